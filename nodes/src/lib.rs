@@ -1,0 +1,1 @@
+//! The actors of the studies. Each study is one module.

@@ -1,0 +1,312 @@
+//! The control channel: fault commands, the handle that sends them (from a node, from the code
+//! driving the sim, or from another thread), and what the sim answers.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, mpsc};
+use std::task::{Context as TaskContext, Poll};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::id::NodeId;
+use crate::net::{LinkPatch, NetFault};
+use crate::time::format_duration;
+
+/// What a partition does to the messages it stops.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CutMode {
+    /// Messages are lost, as behind a firewall that drops packets.
+    #[default]
+    Drop,
+    /// Messages wait and leave when the partition heals, as TCP buffers keep them.
+    Hold,
+}
+
+/// A command for the running simulation. Each applies at the virtual instant it arrives.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// A network fault: partition, one-way cut, heal, link settings.
+    Net(NetFault),
+    /// Kill the node: its tasks and sub-tasks are cancelled, its inbox is lost, and messages to
+    /// it are dropped until it restarts.
+    Crash(NodeId),
+    /// Build a crashed node again from its factory. It keeps only its durable store.
+    Restart(NodeId),
+    /// Freeze the node (as SIGSTOP): its tasks stop running; messages wait in its inbox.
+    Pause(NodeId),
+    /// Let a paused node run again.
+    Resume(NodeId),
+    /// Move the node's local clock by `nanos` (negative: backwards).
+    Skew {
+        /// Whose clock.
+        node: NodeId,
+        /// The step, in nanoseconds.
+        nanos: i64,
+    },
+    /// Make the node's local clock run fast (positive) or slow (negative) by `ppm` parts per
+    /// million from now on.
+    Drift {
+        /// Whose clock.
+        node: NodeId,
+        /// Rate error in parts per million.
+        ppm: f64,
+    },
+    /// End the run now.
+    Stop,
+}
+
+impl Command {
+    /// Partition the nodes into `groups` (unnamed nodes form one more group), dropping messages.
+    pub fn partition(groups: Vec<Vec<NodeId>>) -> Self {
+        Command::Net(NetFault::Partition { groups, mode: CutMode::Drop, label: None })
+    }
+
+    /// Cut one node off from every other, dropping messages.
+    pub fn isolate(node: NodeId) -> Self {
+        Command::partition(vec![vec![node]])
+    }
+
+    /// Stop messages from `from` to `to` only.
+    pub fn one_way(from: Vec<NodeId>, to: Vec<NodeId>) -> Self {
+        Command::Net(NetFault::OneWay { from, to, mode: CutMode::Drop, label: None })
+    }
+
+    /// Heal every partition.
+    pub fn heal() -> Self {
+        Command::Net(NetFault::Heal { label: None })
+    }
+
+    /// Change the link `from -> to` (`None`: every node on that side).
+    pub fn set_link(from: Option<NodeId>, to: Option<NodeId>, patch: LinkPatch) -> Self {
+        Command::Net(NetFault::SetLink { from, to, patch })
+    }
+
+    /// A short name for counting: `partition`, `crash`, `set-link`...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Command::Net(NetFault::Partition { .. }) => "partition",
+            Command::Net(NetFault::OneWay { .. }) => "one-way",
+            Command::Net(NetFault::Heal { .. }) => "heal",
+            Command::Net(NetFault::SetLink { .. }) => "set-link",
+            Command::Net(NetFault::ResetLink { .. }) => "reset-link",
+            Command::Crash(_) => "crash",
+            Command::Restart(_) => "restart",
+            Command::Pause(_) => "pause",
+            Command::Resume(_) => "resume",
+            Command::Skew { .. } => "skew",
+            Command::Drift { .. } => "drift",
+            Command::Stop => "stop",
+        }
+    }
+
+    /// Every node the command names.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            Command::Net(NetFault::Partition { groups, .. }) => groups.iter().flatten().copied().collect(),
+            Command::Net(NetFault::OneWay { from, to, .. }) => from.iter().chain(to).copied().collect(),
+            Command::Net(NetFault::SetLink { from, to, .. } | NetFault::ResetLink { from, to }) => {
+                from.iter().chain(to.iter()).copied().collect()
+            }
+            Command::Net(NetFault::Heal { .. }) | Command::Stop => Vec::new(),
+            Command::Crash(n) | Command::Restart(n) | Command::Pause(n) | Command::Resume(n) => vec![*n],
+            Command::Skew { node, .. } | Command::Drift { node, .. } => vec![*node],
+        }
+    }
+
+    /// The command in words, with node names, as traces and replies print it.
+    pub fn describe(&self, names: &[String]) -> String {
+        let name = |n: &NodeId| names.get(n.index()).cloned().unwrap_or_else(|| n.to_string());
+        let list = |v: &[NodeId]| v.iter().map(name).collect::<Vec<_>>().join(",");
+        let end = |e: &Option<NodeId>| e.as_ref().map_or_else(|| "*".to_string(), name);
+        let tail = |mode: &CutMode, label: &Option<String>| {
+            let mut t = String::new();
+            if *mode == CutMode::Hold {
+                t.push_str(" hold");
+            }
+            if let Some(l) = label {
+                t.push_str(&format!(" as {l}"));
+            }
+            t
+        };
+        match self {
+            Command::Net(NetFault::Partition { groups, mode, label }) => {
+                let groups: Vec<String> = groups.iter().map(|g| list(g)).collect();
+                format!("partition {}{}", groups.join(" | "), tail(mode, label))
+            }
+            Command::Net(NetFault::OneWay { from, to, mode, label }) => {
+                format!("cut {} -> {}{}", list(from), list(to), tail(mode, label))
+            }
+            Command::Net(NetFault::Heal { label: None }) => "heal".to_string(),
+            Command::Net(NetFault::Heal { label: Some(l) }) => format!("heal {l}"),
+            Command::Net(NetFault::SetLink { from, to, patch }) => format!("link {} -> {} {patch}", end(from), end(to)),
+            Command::Net(NetFault::ResetLink { from, to }) => format!("link {} -> {} reset", end(from), end(to)),
+            Command::Crash(n) => format!("crash {}", name(n)),
+            Command::Restart(n) => format!("restart {}", name(n)),
+            Command::Pause(n) => format!("pause {}", name(n)),
+            Command::Resume(n) => format!("resume {}", name(n)),
+            Command::Skew { node, nanos } => {
+                let sign = if *nanos < 0 { '-' } else { '+' };
+                let step = format_duration(std::time::Duration::from_nanos(nanos.unsigned_abs()));
+                format!("skew {} {sign}{step}", name(node))
+            }
+            Command::Drift { node, ppm } => format!("drift {} {ppm}ppm", name(node)),
+            Command::Stop => "stop".to_string(),
+        }
+    }
+}
+
+/// Why a command was refused. The run goes on; the refusal is traced and counted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ControlError {
+    /// The command names a node the simulation does not have.
+    #[error("unknown node {node}: the simulation has {count} nodes")]
+    UnknownNode {
+        /// The id given.
+        node: NodeId,
+        /// How many nodes there are.
+        count: usize,
+    },
+    /// A probability outside `0..=1`.
+    #[error("{what} must be a probability between 0 and 1, got {value}")]
+    Probability {
+        /// Which setting.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// The node is not in a state the command applies to.
+    #[error("cannot {command} {node}: it is {state}")]
+    WrongState {
+        /// The command.
+        command: &'static str,
+        /// The node's name.
+        node: String,
+        /// Its state.
+        state: &'static str,
+    },
+    /// `heal LABEL` with no partition of that label.
+    #[error("no partition labelled '{0}' is in force")]
+    UnknownCut(String),
+    /// Any other malformed command.
+    #[error("{0}")]
+    Invalid(String),
+    /// The simulation is gone.
+    #[error("the simulation has ended")]
+    Closed,
+}
+
+pub(crate) type ReplySender = oneshot::Sender<Result<(), ControlError>>;
+
+/// One command on its way to the sim, and where to answer.
+pub(crate) struct Request {
+    pub(crate) command: Command,
+    pub(crate) reply: Option<ReplySender>,
+}
+
+/// A cloneable, thread-safe sender of commands to one running simulation.
+///
+/// Get it from [`Sim::control`](crate::Sim::control) or
+/// [`Context::control`](crate::Context::control). Commands are applied at the virtual instant
+/// the sim receives them: at once when sent from a node, at the next idle instant when sent from
+/// another thread.
+#[derive(Clone, Debug)]
+pub struct ControlHandle {
+    tx: mpsc::Sender<Request>,
+    names: Arc<[String]>,
+}
+
+impl ControlHandle {
+    pub(crate) fn new(tx: mpsc::Sender<Request>, names: Arc<[String]>) -> Self {
+        ControlHandle { tx, names }
+    }
+
+    /// Sends a command without waiting; its outcome is traced and counted.
+    pub fn submit(&self, command: Command) -> Result<(), ControlError> {
+        self.tx.send(Request { command, reply: None }).map_err(|_| ControlError::Closed)
+    }
+
+    /// Sends a command; the returned [`Reply`] resolves when the sim has applied or refused it.
+    pub fn request(&self, command: Command) -> Reply {
+        let (tx, rx) = oneshot::channel();
+        match self.tx.send(Request { command, reply: Some(tx) }) {
+            Ok(()) => Reply { rx: Some(rx) },
+            Err(_) => Reply { rx: None },
+        }
+    }
+
+    /// The id of the node called `name`.
+    pub fn node(&self, name: &str) -> Option<NodeId> {
+        self.names.iter().position(|n| n == name).map(NodeId::from_index)
+    }
+
+    /// Every node's name, by id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+}
+
+/// The sim's answer to one command. Await it inside the sim, or call [`Reply::wait`] from
+/// another thread.
+#[derive(Debug)]
+pub struct Reply {
+    rx: Option<oneshot::Receiver<Result<(), ControlError>>>,
+}
+
+impl Reply {
+    /// Blocks this thread until the sim answers. Call it from a thread other than the sim's.
+    pub fn wait(self) -> Result<(), ControlError> {
+        match self.rx {
+            Some(rx) => rx.blocking_recv().unwrap_or(Err(ControlError::Closed)),
+            None => Err(ControlError::Closed),
+        }
+    }
+}
+
+impl Future for Reply {
+    type Output = Result<(), ControlError>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        match self.rx.as_mut() {
+            Some(rx) => Pin::new(rx).poll(cx).map(|r| r.unwrap_or(Err(ControlError::Closed))),
+            None => Poll::Ready(Err(ControlError::Closed)),
+        }
+    }
+}
+
+/// How many commands were applied and refused, by kind.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControlStats {
+    /// Commands applied, by kind.
+    pub applied: BTreeMap<String, u64>,
+    /// Commands refused, by kind.
+    pub rejected: BTreeMap<String, u64>,
+}
+
+impl ControlStats {
+    pub(crate) fn count(&mut self, kind: &str, ok: bool) {
+        let map = if ok { &mut self.applied } else { &mut self.rejected };
+        *map.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// All commands applied.
+    pub fn total_applied(&self) -> u64 {
+        self.applied.values().sum()
+    }
+
+    /// All commands refused.
+    pub fn total_rejected(&self) -> u64 {
+        self.rejected.values().sum()
+    }
+}
+
+impl fmt::Display for CutMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            CutMode::Drop => "drop",
+            CutMode::Hold => "hold",
+        })
+    }
+}

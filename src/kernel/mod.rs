@@ -1,0 +1,476 @@
+//! The kernel: owns virtual time, the event queue, the nodes and the network, and advances the
+//! clock when every task is waiting.
+//!
+//! Time moves in one place only, [`Kernel::on_idle`]. It runs when the last runnable task goes
+//! back to waiting (see [`task`]): it applies commands that arrived, then jumps the clock to the
+//! next event and fires every event due at that instant, in the order they were scheduled.
+//! Nothing else reads or sets the clock, so a run is a pure function of its seed and inputs.
+
+mod node;
+mod pace;
+mod queue;
+mod task;
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::task::{Context as TaskContext, Poll, Waker};
+
+use tokio_util::sync::CancellationToken;
+
+pub use node::NodeStatus;
+pub(crate) use node::{NodeCell, NodeSlot};
+pub(crate) use pace::Pace;
+pub(crate) use queue::{Event, EventQueue, TimerCell};
+use task::{Owner, Tracked};
+
+use crate::control::{Command, ControlError, ControlStats, Request};
+use crate::id::NodeId;
+use crate::net::{Network, Packet, Wire};
+use crate::time::SimTime;
+
+/// Trace target of applied and refused commands.
+pub const CONTROL_TARGET: &str = "faultline::control";
+
+/// What the kernel shares with wakers and tracing layers, which may live on other threads:
+/// the clock, the node being polled, and the count of runnable tasks.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    now: AtomicU64,
+    current: AtomicU32,
+    runnable: AtomicUsize,
+}
+
+const NO_NODE: u32 = u32::MAX;
+
+impl Shared {
+    fn new() -> Self {
+        Shared { now: AtomicU64::new(0), current: AtomicU32::new(NO_NODE), runnable: AtomicUsize::new(0) }
+    }
+
+    /// The virtual time now.
+    pub(crate) fn now(&self) -> SimTime {
+        SimTime::from_nanos(self.now.load(Ordering::Relaxed))
+    }
+
+    fn set_now(&self, t: SimTime) {
+        self.now.store(t.as_nanos(), Ordering::Relaxed);
+    }
+
+    /// The node whose task is being polled, if any.
+    pub(crate) fn current(&self) -> Option<NodeId> {
+        match self.current.load(Ordering::Relaxed) {
+            NO_NODE => None,
+            n => Some(NodeId(n)),
+        }
+    }
+
+    fn set_current(&self, node: Option<NodeId>) {
+        self.current.store(node.map_or(NO_NODE, |n| n.0), Ordering::Relaxed);
+    }
+
+    fn runnable(&self) -> usize {
+        self.runnable.load(Ordering::Acquire)
+    }
+
+    fn runnable_add(&self) {
+        self.runnable.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Decrements; returns how many remain.
+    fn runnable_sub(&self) -> usize {
+        self.runnable.fetch_sub(1, Ordering::AcqRel) - 1
+    }
+}
+
+/// Why a call to run stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunOutcome {
+    /// The virtual deadline was reached.
+    Deadline,
+    /// Nothing was left to happen: every task waits and no event is scheduled.
+    Quiescent,
+    /// A `stop` command ended the run.
+    Stopped,
+}
+
+/// Starts (or restarts) a node: builds it from its factory and spawns its `run`.
+pub(crate) type Starter = Rc<dyn Fn(&Rc<Kernel>, NodeId)>;
+
+/// The mutable state of a simulation. Only the sim's thread touches it.
+pub(crate) struct State {
+    pub(crate) queue: EventQueue,
+    pub(crate) network: Box<dyn Network>,
+    pub(crate) nodes: Vec<NodeSlot>,
+    control_rx: mpsc::Receiver<Request>,
+    pub(crate) control_stats: ControlStats,
+    pub(crate) names: Arc<[String]>,
+    deadline: SimTime,
+    outcome: Option<RunOutcome>,
+    pace: Option<Pace>,
+    pace_wait: bool,
+    msg_seq: u64,
+    /// Messages addressed to no node.
+    pub(crate) misaddressed: u64,
+    /// Instants the clock stopped at, and events fired.
+    pub(crate) instants: u64,
+    pub(crate) events: u64,
+}
+
+/// The simulation's engine. Shared (`Rc`) by the driver, every task and every context.
+pub(crate) struct Kernel {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) st: RefCell<State>,
+    driver: RefCell<Option<Waker>>,
+    starter: Starter,
+    pub(crate) seed: u64,
+    pub(crate) realtime: Option<f64>,
+}
+
+impl Kernel {
+    pub(crate) fn new(
+        seed: u64,
+        names: Arc<[String]>,
+        network: Box<dyn Network>,
+        control_rx: mpsc::Receiver<Request>,
+        starter: Starter,
+        realtime: Option<f64>,
+    ) -> Rc<Self> {
+        let nodes = names.iter().map(|n| NodeSlot::new(n)).collect();
+        Rc::new(Kernel {
+            shared: Arc::new(Shared::new()),
+            st: RefCell::new(State {
+                queue: EventQueue::default(),
+                network,
+                nodes,
+                control_rx,
+                control_stats: ControlStats::default(),
+                names,
+                deadline: SimTime::ZERO,
+                outcome: None,
+                pace: None,
+                pace_wait: false,
+                msg_seq: 0,
+                misaddressed: 0,
+                instants: 0,
+                events: 0,
+            }),
+            driver: RefCell::new(None),
+            starter,
+            seed,
+            realtime,
+        })
+    }
+
+    pub(crate) fn now(&self) -> SimTime {
+        self.shared.now()
+    }
+
+    /// Spawns a task of `node`, tracked for idleness and cancelled with the node.
+    pub(crate) fn spawn(self: &Rc<Self>, node: NodeId, fut: Pin<Box<dyn Future<Output = ()>>>) {
+        let (cell, token) = {
+            let st = self.st.borrow();
+            let slot = &st.nodes[node.index()];
+            (slot.cell.clone(), slot.token.clone())
+        };
+        tokio::task::spawn_local(Tracked::new(self.clone(), Owner { node, cell, token }, fut));
+    }
+
+    /// Starts every node; called once, inside the runtime, before the first instant.
+    pub(crate) fn start_all(self: &Rc<Self>) {
+        let count = self.st.borrow().nodes.len();
+        for i in 0..count {
+            (self.starter)(self, NodeId::from_index(i));
+        }
+    }
+
+    /// The node's `run` returned: it is finished, and its sub-tasks end with it.
+    pub(crate) fn node_returned(&self, node: NodeId, incarnation: u32) {
+        let mut st = self.st.borrow_mut();
+        let slot = &mut st.nodes[node.index()];
+        if slot.incarnation == incarnation && slot.status.is_alive() {
+            slot.status = NodeStatus::Finished;
+            slot.token.cancel();
+            slot.inbox.clear();
+        }
+    }
+
+    /// Hands a serialized message to the network.
+    pub(crate) fn send(&self, from: NodeId, to: NodeId, bytes: Vec<u8>) {
+        let now = self.now();
+        let mut st = self.st.borrow_mut();
+        if to.index() >= st.nodes.len() {
+            st.misaddressed += 1;
+            return;
+        }
+        st.msg_seq += 1;
+        let packet = Packet { from, to, sent_at: now, seq: st.msg_seq, bytes };
+        let State { network, queue, .. } = &mut *st;
+        network.send(now, packet, &mut Wire::new(queue, now));
+    }
+
+    /// The next message in `node`'s inbox, or registers the waker.
+    pub(crate) fn poll_recv(&self, node: NodeId, cx: &mut TaskContext<'_>) -> Poll<Packet> {
+        let mut st = self.st.borrow_mut();
+        let slot = &mut st.nodes[node.index()];
+        match slot.inbox.pop_front() {
+            Some(p) => Poll::Ready(p),
+            None => {
+                if !slot.recv_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    slot.recv_waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+        }
+    }
+
+    /// Arms a timer for `at`.
+    pub(crate) fn add_timer(&self, at: SimTime) -> Rc<TimerCell> {
+        let timer = Rc::new(TimerCell::default());
+        self.st.borrow_mut().queue.push(at, Event::Timer(timer.clone()));
+        timer
+    }
+
+    /// Schedules a command for virtual instant `at`.
+    pub(crate) fn schedule(&self, at: SimTime, command: Command) {
+        self.st.borrow_mut().queue.push(at.max(self.now()), Event::Control(command));
+    }
+
+    /// A task went back to waiting; when it was the last runnable one, time may move.
+    fn release(self: &Rc<Self>) {
+        if self.shared.runnable_sub() == 0 {
+            self.on_idle();
+        }
+    }
+
+    fn wake_driver(&self) {
+        if let Some(w) = self.driver.borrow().as_ref() {
+            w.wake_by_ref();
+        }
+    }
+
+    /// Every task waits: apply what arrived on the control channel, then move the clock to the
+    /// next event and fire everything due then. Returns once a task can run, or the run is over
+    /// (the driver is woken), or pacing must wait for the wall clock (the driver is woken).
+    pub(crate) fn on_idle(self: &Rc<Self>) {
+        while self.shared.runnable() == 0 {
+            let mut restart = Vec::new();
+            {
+                let mut st = self.st.borrow_mut();
+                if st.outcome.is_some() || st.pace_wait {
+                    return;
+                }
+                match st.control_rx.try_recv() {
+                    Ok(req) => {
+                        restart.extend(st.answer(req, self.now()));
+                    }
+                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                        let next = st.queue.next_time();
+                        let due = next.filter(|&t| t <= st.deadline);
+                        // A live run waits for the wall clock (and for input) before moving on.
+                        let wall = due.unwrap_or(st.deadline);
+                        if st.pace.as_ref().is_some_and(|p| !p.reached(wall)) {
+                            st.pace_wait = true;
+                            drop(st);
+                            self.wake_driver();
+                            return;
+                        }
+                        match due {
+                            Some(t) => {
+                                self.shared.set_now(t);
+                                st.instants += 1;
+                                while let Some(event) = st.queue.pop_due(t) {
+                                    st.events += 1;
+                                    if let Some(event) = EventQueue::fire(event) {
+                                        restart.extend(st.dispatch(event, t));
+                                    }
+                                }
+                            }
+                            None if next.is_some() || st.pace.is_some() => {
+                                self.shared.set_now(st.deadline);
+                                st.outcome = Some(RunOutcome::Deadline);
+                            }
+                            None => st.outcome = Some(RunOutcome::Quiescent),
+                        }
+                    }
+                }
+            }
+            for node in restart {
+                (self.starter)(self, node);
+            }
+            if self.st.borrow().outcome.is_some() {
+                self.wake_driver();
+                return;
+            }
+        }
+    }
+
+    /// In a live run, blocks the thread (every task is idle) until the next event is due on
+    /// the wall clock or a command arrives, whichever is first.
+    fn pace_wait(self: &Rc<Self>) {
+        let mut restart = Vec::new();
+        {
+            let mut st = self.st.borrow_mut();
+            st.pace_wait = false;
+            let target = st.queue.next_time().map_or(st.deadline, |t| t.min(st.deadline));
+            let Some(pace) = st.pace.clone() else { return };
+            let timeout = pace.wall_at(target).saturating_duration_since(std::time::Instant::now());
+            match st.control_rx.recv_timeout(timeout) {
+                Ok(req) => {
+                    let at = pace.virtual_now().clamp(self.now(), target);
+                    self.shared.set_now(at);
+                    restart.extend(st.answer(req, at));
+                }
+                Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
+            }
+        }
+        for node in restart {
+            (self.starter)(self, node);
+        }
+    }
+
+    /// Prepares a call to run until `deadline`.
+    pub(crate) fn begin(&self, deadline: SimTime) {
+        let mut st = self.st.borrow_mut();
+        st.deadline = deadline;
+        st.outcome = None;
+        st.pace = self.realtime.map(|f| Pace::start(f, self.now()));
+    }
+}
+
+impl State {
+    /// Fires one event due now; returns a node to start when the event restarts one.
+    fn dispatch(&mut self, event: Event, now: SimTime) -> Option<NodeId> {
+        match event {
+            Event::Deliver(packet) => {
+                let State { network, nodes, .. } = self;
+                let packet = network.arrive(now, packet)?;
+                let slot = &mut nodes[packet.to.index()];
+                if slot.status.is_alive() {
+                    slot.inbox.push_back(packet);
+                    if let Some(w) = slot.recv_waker.take() {
+                        w.wake();
+                    }
+                } else {
+                    slot.undeliverable += 1;
+                }
+                None
+            }
+            Event::Control(command) => self.answer(Request { command, reply: None }, now),
+            Event::Timer(_) => None,
+        }
+    }
+
+    /// Applies one command, traces and counts the outcome, and answers the sender.
+    fn answer(&mut self, req: Request, now: SimTime) -> Option<NodeId> {
+        let kind = req.command.kind();
+        let words = req.command.describe(&self.names);
+        let result = self.apply(&req.command, now);
+        self.control_stats.count(kind, result.is_ok());
+        match &result {
+            Ok(_) => tracing::info!(target: CONTROL_TARGET, command = %words, "applied"),
+            Err(e) => tracing::warn!(target: CONTROL_TARGET, command = %words, error = %e, "refused"),
+        }
+        let start = result.as_ref().ok().copied().flatten();
+        if let Some(reply) = req.reply {
+            let _ = reply.send(result.map(|_| ()));
+        }
+        start
+    }
+
+    fn apply(&mut self, command: &Command, now: SimTime) -> Result<Option<NodeId>, ControlError> {
+        let count = self.nodes.len();
+        if let Some(&node) = command.nodes().iter().find(|n| n.index() >= count) {
+            return Err(ControlError::UnknownNode { node, count });
+        }
+        let wrong = |command: &'static str, slot: &NodeSlot| ControlError::WrongState {
+            command,
+            node: slot.name.to_string(),
+            state: slot.status.name(),
+        };
+        match command {
+            Command::Net(fault) => {
+                let State { network, queue, .. } = self;
+                network.apply(now, fault, &mut Wire::new(queue, now))?;
+            }
+            Command::Crash(n) => {
+                let slot = &mut self.nodes[n.index()];
+                if !slot.status.is_alive() {
+                    return Err(wrong("crash", slot));
+                }
+                slot.crash();
+            }
+            Command::Restart(n) => {
+                let slot = &mut self.nodes[n.index()];
+                if slot.status.is_alive() {
+                    return Err(wrong("restart", slot));
+                }
+                slot.incarnation += 1;
+                slot.token = CancellationToken::new();
+                slot.status = NodeStatus::Running;
+                return Ok(Some(*n));
+            }
+            Command::Pause(n) => {
+                let slot = &mut self.nodes[n.index()];
+                if slot.status != NodeStatus::Running {
+                    return Err(wrong("pause", slot));
+                }
+                slot.status = NodeStatus::Paused;
+                slot.cell.paused.set(true);
+            }
+            Command::Resume(n) => {
+                let slot = &mut self.nodes[n.index()];
+                if slot.status != NodeStatus::Paused {
+                    return Err(wrong("resume", slot));
+                }
+                slot.resume();
+            }
+            Command::Skew { node, nanos } => self.nodes[node.index()].clock.skew(*nanos),
+            Command::Drift { node, ppm } => {
+                if !ppm.is_finite() || ppm.abs() >= 1e6 {
+                    return Err(ControlError::Invalid(format!(
+                        "drift must be a finite rate between -1000000 and 1000000 ppm, got {ppm}"
+                    )));
+                }
+                self.nodes[node.index()].clock.drift(now, *ppm);
+            }
+            Command::Stop => self.outcome = Some(RunOutcome::Stopped),
+        }
+        Ok(None)
+    }
+}
+
+/// The future the runtime blocks on: waits for the run's outcome, and in live runs does the
+/// blocking waits for the wall clock.
+pub(crate) struct Drive {
+    pub(crate) kernel: Rc<Kernel>,
+}
+
+impl Future for Drive {
+    type Output = RunOutcome;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<RunOutcome> {
+        let k = &self.kernel;
+        *k.driver.borrow_mut() = Some(cx.waker().clone());
+        loop {
+            if let Some(outcome) = k.st.borrow_mut().outcome.take() {
+                return Poll::Ready(outcome);
+            }
+            if k.shared.runnable() > 0 {
+                return Poll::Pending;
+            }
+            if k.st.borrow().pace_wait {
+                k.pace_wait();
+            }
+            k.on_idle();
+            if k.shared.runnable() > 0 && k.st.borrow().outcome.is_none() {
+                return Poll::Pending;
+            }
+        }
+    }
+}

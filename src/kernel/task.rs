@@ -1,0 +1,148 @@
+//! Task tracking: every node task and sub-task runs inside [`Tracked`], whose waker tells the
+//! kernel how many tasks can still run at the current instant. When the last one waits, the
+//! kernel moves virtual time to the next event itself: no tokio timer, no rounding to 1 ms,
+//! and no runtime wake-up per deadline.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Wake, Waker};
+
+use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+
+use super::{Kernel, Shared};
+use crate::id::NodeId;
+
+const IDLE: u8 = 0;
+const SCHEDULED: u8 = 1;
+const RUNNING: u8 = 2;
+const RUNNING_WOKEN: u8 = 3;
+const DONE: u8 = 4;
+
+/// The waker the tracked future sees. Waking it counts the task as runnable (once) and passes
+/// the wake on to tokio.
+pub(crate) struct TaskWaker {
+    shared: Arc<Shared>,
+    state: AtomicU8,
+    inner: Mutex<Option<Waker>>,
+}
+
+impl Wake for TaskWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        let mut state = self.state.load(Ordering::Acquire);
+        loop {
+            let next = match state {
+                IDLE => SCHEDULED,
+                RUNNING => RUNNING_WOKEN,
+                _ => return, // already counted and queued, or finished
+            };
+            match self.state.compare_exchange_weak(state, next, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => break,
+                Err(actual) => state = actual,
+            }
+        }
+        if state == IDLE {
+            self.shared.runnable_add();
+        }
+        if let Some(w) = self.inner.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+            w.wake_by_ref();
+        }
+    }
+}
+
+/// Which node a task belongs to, and the token that cancels it when the node crashes.
+pub(crate) struct Owner {
+    pub(crate) node: NodeId,
+    pub(crate) cell: Rc<super::NodeCell>,
+    pub(crate) token: CancellationToken,
+}
+
+/// A task of one node, tracked for idleness, stopped while the node is paused and cancelled
+/// with it.
+pub(crate) struct Tracked {
+    fut: Option<Pin<Box<dyn Future<Output = ()>>>>,
+    waker: Arc<TaskWaker>,
+    own: Waker,
+    kernel: Rc<Kernel>,
+    owner: Owner,
+    cancelled: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
+}
+
+impl Tracked {
+    /// Wraps `fut`; the task counts as runnable from now until its first poll.
+    pub(crate) fn new(kernel: Rc<Kernel>, owner: Owner, fut: Pin<Box<dyn Future<Output = ()>>>) -> Self {
+        let shared = kernel.shared.clone();
+        shared.runnable_add();
+        let waker = Arc::new(TaskWaker { shared, state: AtomicU8::new(SCHEDULED), inner: Mutex::new(None) });
+        let own = Waker::from(waker.clone());
+        let cancelled = Some(Box::pin(owner.token.clone().cancelled_owned()));
+        Tracked { fut: Some(fut), waker, own, kernel, owner, cancelled }
+    }
+
+    /// Polls the node's future unless the node is cancelled or paused; true when it is done.
+    fn step(&mut self) -> bool {
+        let mut cx = Context::from_waker(&self.own);
+        // Register with the node's cancellation token once; later polls only read its flag.
+        if let Some(c) = self.cancelled.as_mut() {
+            if c.as_mut().poll(&mut cx).is_ready() {
+                return true;
+            }
+            self.cancelled = None;
+        } else if self.owner.token.is_cancelled() {
+            return true;
+        }
+        if self.owner.cell.paused.get() {
+            self.owner.cell.paused_wakers.borrow_mut().push(self.own.clone());
+            return false;
+        }
+        let Some(fut) = self.fut.as_mut() else { return true };
+        self.kernel.shared.set_current(Some(self.owner.node));
+        let done = fut.as_mut().poll(&mut cx).is_ready();
+        self.kernel.shared.set_current(None);
+        done
+    }
+}
+
+impl Future for Tracked {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let this = self.get_mut();
+        if this.waker.state.swap(RUNNING, Ordering::AcqRel) == IDLE {
+            // Polled without a wake of ours (tokio may do that): count it while it runs.
+            this.kernel.shared.runnable_add();
+        }
+        {
+            let mut inner = this.waker.inner.lock().unwrap_or_else(|e| e.into_inner());
+            if !inner.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                *inner = Some(cx.waker().clone());
+            }
+        }
+        if this.step() {
+            this.waker.state.store(DONE, Ordering::Release);
+            this.fut = None; // drop the node's future (and its timers) before the kernel looks
+            this.kernel.release();
+            return Poll::Ready(());
+        }
+        match this.waker.state.compare_exchange(RUNNING, IDLE, Ordering::AcqRel, Ordering::Acquire) {
+            Ok(_) => this.kernel.release(),
+            Err(_) => this.waker.state.store(SCHEDULED, Ordering::Release), // woken while running
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        // Dropped by tokio without finishing (the sim is being torn down): stop counting it.
+        if matches!(self.waker.state.swap(DONE, Ordering::AcqRel), SCHEDULED | RUNNING | RUNNING_WOKEN) {
+            self.kernel.shared.runnable_sub();
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! The default network: per-link latency, jitter, loss and duplication, and partitions that drop
+//! or hold messages.
+
+use rustc_hash::FxHashMap;
+
+use super::cut::{Cuts, Verdict};
+use super::link::{LinkConfig, LinkModel};
+use super::stats::{LinkStats, NetStats};
+use super::{NetFault, Network, Packet, Wire};
+use crate::control::ControlError;
+use crate::id::NodeId;
+use crate::seed::SimRng;
+use crate::time::SimTime;
+
+/// The simulated network every run uses unless a test injects its own.
+///
+/// Messages in flight live in the core's event queue, keyed by delivery time and a sequence
+/// number; this type decides each message's fate when it is sent and again when it arrives
+/// (a partition formed while it was in flight stops it).
+pub struct SimNetwork {
+    default: LinkConfig,
+    default_model: LinkModel,
+    links: FxHashMap<(NodeId, NodeId), (LinkConfig, LinkModel)>,
+    cuts: Cuts,
+    rng: SimRng,
+    stats: FxHashMap<(NodeId, NodeId), LinkStats>,
+    nodes: usize,
+}
+
+impl SimNetwork {
+    /// A network whose every link behaves as `default`. Checks the configuration.
+    pub fn new(default: LinkConfig, rng: SimRng) -> Result<Self, ControlError> {
+        let default_model = default.compile()?;
+        Ok(SimNetwork {
+            default,
+            default_model,
+            links: FxHashMap::default(),
+            cuts: Cuts::default(),
+            rng,
+            stats: FxHashMap::default(),
+            nodes: 0,
+        })
+    }
+
+    /// Gives the link `from -> to` its own configuration.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, config: LinkConfig) -> Result<(), ControlError> {
+        let model = config.compile()?;
+        self.links.insert((from, to), (config, model));
+        Ok(())
+    }
+
+    fn config(&self, from: NodeId, to: NodeId) -> &LinkConfig {
+        self.links.get(&(from, to)).map_or(&self.default, |(c, _)| c)
+    }
+
+    #[inline]
+    fn counters(&mut self, from: NodeId, to: NodeId) -> &mut LinkStats {
+        self.stats.entry((from, to)).or_default()
+    }
+
+    /// Schedules the delivery of a message that no partition stops: lost, once, or twice.
+    fn transmit(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
+        let (from, to) = (packet.from, packet.to);
+        let model = if self.links.is_empty() {
+            &self.default_model
+        } else {
+            self.links.get(&(from, to)).map_or(&self.default_model, |(_, m)| m)
+        };
+        let rng = &mut self.rng;
+        if model.loses(rng) {
+            self.stats.entry((from, to)).or_default().lost += 1;
+            return;
+        }
+        let copy_delay = model.duplicates(rng).then(|| model.delay(rng));
+        let delay = model.delay(rng);
+        if let Some(copy_delay) = copy_delay {
+            self.stats.entry((from, to)).or_default().duplicated += 1;
+            wire.deliver(SimTime::from_nanos(now.as_nanos() + copy_delay), packet.clone());
+        }
+        wire.deliver(SimTime::from_nanos(now.as_nanos() + delay), packet);
+    }
+
+    fn resolve(&self, end: Option<NodeId>) -> Vec<NodeId> {
+        match end {
+            Some(n) => vec![n],
+            None => (0..self.nodes).map(NodeId::from_index).collect(),
+        }
+    }
+}
+
+impl Network for SimNetwork {
+    fn attach(&mut self, nodes: usize) {
+        self.nodes = nodes;
+    }
+
+    fn send(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
+        let (from, to) = (packet.from, packet.to);
+        let bytes = packet.bytes.len() as u64;
+        let s = self.counters(from, to);
+        s.sent += 1;
+        s.bytes_sent += bytes;
+        if !self.cuts.is_empty() {
+            match self.cuts.verdict(from, to) {
+                Verdict::Pass => {}
+                Verdict::Drop => return self.counters(from, to).cut += 1,
+                Verdict::Hold(i) => {
+                    self.counters(from, to).held += 1;
+                    return self.cuts.hold(i, packet);
+                }
+            }
+        }
+        self.transmit(now, packet, wire);
+    }
+
+    fn arrive(&mut self, _now: SimTime, packet: Packet) -> Option<Packet> {
+        let (from, to) = (packet.from, packet.to);
+        if !self.cuts.is_empty() {
+            match self.cuts.verdict(from, to) {
+                Verdict::Pass => {}
+                Verdict::Drop => {
+                    self.counters(from, to).cut += 1;
+                    return None;
+                }
+                Verdict::Hold(i) => {
+                    self.counters(from, to).held += 1;
+                    self.cuts.hold(i, packet);
+                    return None;
+                }
+            }
+        }
+        let s = self.counters(from, to);
+        s.delivered += 1;
+        s.bytes_delivered += packet.bytes.len() as u64;
+        Some(packet)
+    }
+
+    fn apply(&mut self, now: SimTime, fault: &NetFault, wire: &mut Wire<'_>) -> Result<(), ControlError> {
+        match fault {
+            NetFault::Partition { groups, mode, label } => {
+                self.cuts.partition(self.nodes, groups, *mode, label.clone())
+            }
+            NetFault::OneWay { from, to, mode, label } => {
+                self.cuts.one_way(self.nodes, from, to, *mode, label.clone())
+            }
+            NetFault::Heal { label } => {
+                for packet in self.cuts.heal(label.as_deref())? {
+                    // A message released from one cut may still be stopped by another.
+                    match self.cuts.verdict(packet.from, packet.to) {
+                        Verdict::Pass => self.transmit(now, packet, wire),
+                        Verdict::Drop => self.counters(packet.from, packet.to).cut += 1,
+                        Verdict::Hold(i) => self.cuts.hold(i, packet),
+                    }
+                }
+                Ok(())
+            }
+            NetFault::SetLink { from, to, patch } => {
+                let pairs: Vec<(NodeId, NodeId)> = if from.is_none() && to.is_none() {
+                    let config = patch.apply_to(&self.default);
+                    self.default_model = config.compile()?;
+                    self.default = config;
+                    // Links with their own settings take the patch too.
+                    self.links.keys().copied().collect()
+                } else {
+                    let (senders, receivers) = (self.resolve(*from), self.resolve(*to));
+                    senders.iter().flat_map(|&f| receivers.iter().map(move |&t| (f, t))).collect()
+                };
+                let mut updated = Vec::with_capacity(pairs.len());
+                for (f, t) in pairs {
+                    let config = patch.apply_to(self.config(f, t));
+                    updated.push((f, t, config.compile()?, config));
+                }
+                for (f, t, model, config) in updated {
+                    self.links.insert((f, t), (config, model));
+                }
+                Ok(())
+            }
+            NetFault::ResetLink { from, to } => {
+                if from.is_none() && to.is_none() {
+                    self.links.clear();
+                } else {
+                    let (senders, receivers) = (self.resolve(*from), self.resolve(*to));
+                    for f in &senders {
+                        for t in &receivers {
+                            self.links.remove(&(*f, *t));
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn stats(&self) -> NetStats {
+        NetStats {
+            links: self.stats.iter().map(|(k, v)| (*k, *v)).collect(),
+            held_now: self.cuts.held() as u64,
+        }
+    }
+}
