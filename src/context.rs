@@ -64,7 +64,8 @@ impl<M> Clone for Context<M> {
 }
 
 impl<M: Message> Context<M> {
-    pub(crate) fn new(kernel: Rc<Kernel>, id: NodeId, control: ControlHandle) -> Self {
+    pub(crate) fn new(kernel: Rc<Kernel>, id: NodeId) -> Self {
+        let control = kernel.control.clone();
         let (name, incarnation, names, durable) = {
             let st = kernel.st.borrow();
             let slot = &st.nodes[id.index()];

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::task::{Context as TaskContext, Poll};
 
@@ -216,23 +217,33 @@ pub(crate) struct Request {
 #[derive(Clone, Debug)]
 pub struct ControlHandle {
     tx: mpsc::Sender<Request>,
+    /// Commands sent and not yet taken by the sim: lets the sim skip the channel when it is empty.
+    pending: Arc<AtomicUsize>,
     names: Arc<[String]>,
 }
 
 impl ControlHandle {
-    pub(crate) fn new(tx: mpsc::Sender<Request>, names: Arc<[String]>) -> Self {
-        ControlHandle { tx, names }
+    pub(crate) fn new(tx: mpsc::Sender<Request>, pending: Arc<AtomicUsize>, names: Arc<[String]>) -> Self {
+        ControlHandle { tx, pending, names }
+    }
+
+    fn send(&self, req: Request) -> Result<(), ControlError> {
+        self.pending.fetch_add(1, Ordering::AcqRel);
+        self.tx.send(req).map_err(|_| {
+            self.pending.fetch_sub(1, Ordering::AcqRel);
+            ControlError::Closed
+        })
     }
 
     /// Sends a command without waiting; its outcome is traced and counted.
     pub fn submit(&self, command: Command) -> Result<(), ControlError> {
-        self.tx.send(Request { command, reply: None }).map_err(|_| ControlError::Closed)
+        self.send(Request { command, reply: None })
     }
 
     /// Sends a command; the returned [`Reply`] resolves when the sim has applied or refused it.
     pub fn request(&self, command: Command) -> Reply {
         let (tx, rx) = oneshot::channel();
-        match self.tx.send(Request { command, reply: Some(tx) }) {
+        match self.send(Request { command, reply: Some(tx) }) {
             Ok(()) => Reply { rx: Some(rx) },
             Err(_) => Reply { rx: None },
         }

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex, mpsc};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -174,13 +174,10 @@ impl<M: Message> SimBuilder<M> {
         };
         network.attach(names.len());
 
-        let (tx, rx) = mpsc::channel();
-        let control = ControlHandle::new(tx, names.clone());
         let factories: Vec<Factory<M>> = self.nodes.into_iter().map(|(_, f)| f).collect();
-        let starter_control = control.clone();
         let starter: Starter = Rc::new(move |kernel: &Rc<Kernel>, id: NodeId| {
             let mut node = factories[id.index()]();
-            let ctx = Context::<M>::new(kernel.clone(), id, starter_control.clone());
+            let ctx = Context::<M>::new(kernel.clone(), id);
             let incarnation = ctx.incarnation();
             let k = kernel.clone();
             kernel.spawn(
@@ -191,7 +188,8 @@ impl<M: Message> SimBuilder<M> {
                 }),
             );
         });
-        let kernel = Kernel::new(self.seed, names.clone(), network, rx, starter, self.realtime);
+        let kernel = Kernel::new(self.seed, names.clone(), network, starter, self.realtime);
+        let control = kernel.control.clone();
 
         let store = Arc::new(Mutex::new(Store::new(u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX))));
         let metrics = MetricsLayer::new(store.clone(), kernel.shared.clone())

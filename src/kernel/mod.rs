@@ -20,15 +20,13 @@ use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
 use std::task::{Context as TaskContext, Poll, Waker};
 
-use tokio_util::sync::CancellationToken;
-
 pub use node::NodeStatus;
 pub(crate) use node::{NodeCell, NodeSlot};
 pub(crate) use pace::Pace;
 pub(crate) use queue::{Event, EventQueue, TimerCell};
 use task::{Owner, Tracked};
 
-use crate::control::{Command, ControlError, ControlStats, Request};
+use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request};
 use crate::id::NodeId;
 use crate::net::{Network, Packet, Wire};
 use crate::time::SimTime;
@@ -108,6 +106,7 @@ pub(crate) struct State {
     pub(crate) network: Box<dyn Network>,
     pub(crate) nodes: Vec<NodeSlot>,
     control_rx: mpsc::Receiver<Request>,
+    control_pending: Arc<AtomicUsize>,
     pub(crate) control_stats: ControlStats,
     pub(crate) names: Arc<[String]>,
     deadline: SimTime,
@@ -128,6 +127,7 @@ pub(crate) struct Kernel {
     pub(crate) st: RefCell<State>,
     driver: RefCell<Option<Waker>>,
     starter: Starter,
+    pub(crate) control: ControlHandle,
     pub(crate) seed: u64,
     pub(crate) realtime: Option<f64>,
 }
@@ -137,11 +137,13 @@ impl Kernel {
         seed: u64,
         names: Arc<[String]>,
         network: Box<dyn Network>,
-        control_rx: mpsc::Receiver<Request>,
         starter: Starter,
         realtime: Option<f64>,
     ) -> Rc<Self> {
         let nodes = names.iter().map(|n| NodeSlot::new(n)).collect();
+        let (tx, control_rx) = mpsc::channel();
+        let control_pending = Arc::new(AtomicUsize::new(0));
+        let control = ControlHandle::new(tx, control_pending.clone(), names.clone());
         Rc::new(Kernel {
             shared: Arc::new(Shared::new()),
             st: RefCell::new(State {
@@ -149,6 +151,7 @@ impl Kernel {
                 network,
                 nodes,
                 control_rx,
+                control_pending,
                 control_stats: ControlStats::default(),
                 names,
                 deadline: SimTime::ZERO,
@@ -162,6 +165,7 @@ impl Kernel {
             }),
             driver: RefCell::new(None),
             starter,
+            control,
             seed,
             realtime,
         })
@@ -194,9 +198,7 @@ impl Kernel {
         let mut st = self.st.borrow_mut();
         let slot = &mut st.nodes[node.index()];
         if slot.incarnation == incarnation && slot.status.is_alive() {
-            slot.status = NodeStatus::Finished;
-            slot.token.cancel();
-            slot.inbox.clear();
+            slot.cancel(NodeStatus::Finished);
         }
     }
 
@@ -219,11 +221,15 @@ impl Kernel {
         let mut st = self.st.borrow_mut();
         let slot = &mut st.nodes[node.index()];
         match slot.inbox.pop_front() {
-            Some(p) => Poll::Ready(p),
+            Some(p) => {
+                slot.recv_waiting = false;
+                Poll::Ready(p)
+            }
             None => {
                 if !slot.recv_waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
                     slot.recv_waker = Some(cx.waker().clone());
                 }
+                slot.recv_waiting = true;
                 Poll::Pending
             }
         }
@@ -265,11 +271,11 @@ impl Kernel {
                 if st.outcome.is_some() || st.pace_wait {
                     return;
                 }
-                match st.control_rx.try_recv() {
-                    Ok(req) => {
+                match st.take_request() {
+                    Some(req) => {
                         restart.extend(st.answer(req, self.now()));
                     }
-                    Err(TryRecvError::Empty | TryRecvError::Disconnected) => {
+                    None => {
                         let next = st.queue.next_time();
                         let due = next.filter(|&t| t <= st.deadline);
                         // A live run waits for the wall clock (and for input) before moving on.
@@ -322,6 +328,7 @@ impl Kernel {
             let timeout = pace.wall_at(target).saturating_duration_since(std::time::Instant::now());
             match st.control_rx.recv_timeout(timeout) {
                 Ok(req) => {
+                    st.control_pending.fetch_sub(1, Ordering::AcqRel);
                     let at = pace.virtual_now().clamp(self.now(), target);
                     self.shared.set_now(at);
                     restart.extend(st.answer(req, at));
@@ -344,6 +351,21 @@ impl Kernel {
 }
 
 impl State {
+    /// The next command sent on the control channel, if any (without touching the channel when
+    /// nothing was sent).
+    fn take_request(&mut self) -> Option<Request> {
+        if self.control_pending.load(Ordering::Acquire) == 0 {
+            return None;
+        }
+        match self.control_rx.try_recv() {
+            Ok(req) => {
+                self.control_pending.fetch_sub(1, Ordering::AcqRel);
+                Some(req)
+            }
+            Err(TryRecvError::Empty | TryRecvError::Disconnected) => None,
+        }
+    }
+
     /// Fires one event due now; returns a node to start when the event restarts one.
     fn dispatch(&mut self, event: Event, now: SimTime) -> Option<NodeId> {
         match event {
@@ -353,8 +375,11 @@ impl State {
                 let slot = &mut nodes[packet.to.index()];
                 if slot.status.is_alive() {
                     slot.inbox.push_back(packet);
-                    if let Some(w) = slot.recv_waker.take() {
-                        w.wake();
+                    if slot.recv_waiting
+                        && let Some(w) = &slot.recv_waker
+                    {
+                        slot.recv_waiting = false;
+                        w.wake_by_ref();
                     }
                 } else {
                     slot.undeliverable += 1;
@@ -403,16 +428,14 @@ impl State {
                 if !slot.status.is_alive() {
                     return Err(wrong("crash", slot));
                 }
-                slot.crash();
+                slot.cancel(NodeStatus::Crashed);
             }
             Command::Restart(n) => {
                 let slot = &mut self.nodes[n.index()];
                 if slot.status.is_alive() {
                     return Err(wrong("restart", slot));
                 }
-                slot.incarnation += 1;
-                slot.token = CancellationToken::new();
-                slot.status = NodeStatus::Running;
+                slot.reincarnate();
                 return Ok(Some(*n));
             }
             Command::Pause(n) => {

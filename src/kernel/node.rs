@@ -43,9 +43,11 @@ impl NodeStatus {
     }
 }
 
-/// What the node's tasks share with its slot: whether it is paused, and who waits for resume.
+/// What one incarnation's tasks share with the node's slot: whether it is cancelled (crashed or
+/// finished) or paused, and who waits for resume. A restart makes a new cell.
 #[derive(Default)]
 pub(crate) struct NodeCell {
+    pub(crate) cancelled: Cell<bool>,
     pub(crate) paused: Cell<bool>,
     pub(crate) paused_wakers: RefCell<Vec<Waker>>,
 }
@@ -85,7 +87,10 @@ pub(crate) struct NodeSlot {
     pub(crate) status: NodeStatus,
     pub(crate) incarnation: u32,
     pub(crate) inbox: VecDeque<Packet>,
+    /// The task waiting in `recv`; kept between receives (so it is not cloned each time), woken
+    /// only while `recv_waiting`.
     pub(crate) recv_waker: Option<Waker>,
+    pub(crate) recv_waiting: bool,
     pub(crate) cell: Rc<NodeCell>,
     pub(crate) token: CancellationToken,
     pub(crate) durable: Durable,
@@ -104,6 +109,7 @@ impl NodeSlot {
             incarnation: 0,
             inbox: VecDeque::new(),
             recv_waker: None,
+            recv_waiting: false,
             cell: Rc::default(),
             token: CancellationToken::new(),
             durable: Durable::default(),
@@ -113,14 +119,24 @@ impl NodeSlot {
         }
     }
 
-    /// Kills the node's tasks and forgets everything but its durable store.
-    pub(crate) fn crash(&mut self) {
-        self.status = NodeStatus::Crashed;
+    /// Cancels the current incarnation's tasks and drops its inbox.
+    pub(crate) fn cancel(&mut self, status: NodeStatus) {
+        self.status = status;
+        self.cell.cancelled.set(true);
         self.cell.paused.set(false);
         self.cell.paused_wakers.borrow_mut().clear();
         self.token.cancel();
         self.inbox.clear();
         self.recv_waker = None;
+        self.recv_waiting = false;
+    }
+
+    /// Starts a new incarnation: fresh tasks, fresh cancellation, the same durable store.
+    pub(crate) fn reincarnate(&mut self) {
+        self.incarnation += 1;
+        self.status = NodeStatus::Running;
+        self.cell = Rc::default();
+        self.token = CancellationToken::new();
     }
 
     pub(crate) fn resume(&mut self) {

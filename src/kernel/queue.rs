@@ -3,13 +3,13 @@
 //! were scheduled.
 
 use std::cell::{Cell, RefCell};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::rc::Rc;
 use std::task::Waker;
 
 use slab::Slab;
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use crate::control::Command;
 use crate::net::Packet;
 use crate::time::SimTime;
@@ -69,11 +69,40 @@ pub(crate) enum Event {
     Control(Command),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+/// 24 bytes: virtual time, then scheduling order, then where the event is. Ordered by time and
+/// sequence only (the sequence is unique).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Key {
     at: u64,
+    /// Sequence number shifted left by one; the low bit marks a timer (which may be cancelled),
+    /// so that other events never need a look into the slab before they are due.
     seq: u64,
     slot: u32,
+}
+
+impl Key {
+    fn is_timer(&self) -> bool {
+        self.seq & 1 == 1
+    }
+
+    #[inline]
+    fn order(&self) -> u128 {
+        (u128::from(self.at) << 64) | u128::from(self.seq)
+    }
+}
+
+impl Ord for Key {
+    #[inline]
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.order().cmp(&other.order())
+    }
+}
+
+impl PartialOrd for Key {
+    #[inline]
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 /// Events ordered by `(time, sequence)`: a binary heap of small keys, with the events themselves
@@ -87,9 +116,10 @@ pub(crate) struct EventQueue {
 
 impl EventQueue {
     pub(crate) fn push(&mut self, at: SimTime, event: Event) {
+        let timer = u64::from(matches!(event, Event::Timer(_)));
         let slot = self.events.insert(event) as u32;
         self.seq += 1;
-        self.heap.push(Reverse(Key { at: at.as_nanos(), seq: self.seq, slot }));
+        self.heap.push(Reverse(Key { at: at.as_nanos(), seq: (self.seq << 1) | timer, slot }));
     }
 
     pub(crate) fn push_delivery(&mut self, at: SimTime, packet: Packet) {
@@ -99,7 +129,8 @@ impl EventQueue {
     /// The instant of the next live event, dropping cancelled timers on the way.
     pub(crate) fn next_time(&mut self) -> Option<SimTime> {
         while let Some(Reverse(key)) = self.heap.peek() {
-            if let Event::Timer(t) = &self.events[key.slot as usize]
+            if key.is_timer()
+                && let Event::Timer(t) = &self.events[key.slot as usize]
                 && t.is_cancelled()
             {
                 self.events.remove(key.slot as usize);

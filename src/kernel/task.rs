@@ -6,8 +6,8 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
@@ -26,7 +26,36 @@ const DONE: u8 = 4;
 pub(crate) struct TaskWaker {
     shared: Arc<Shared>,
     state: AtomicU8,
-    inner: Mutex<Option<Waker>>,
+    /// tokio's waker for this task. A tokio task's waker does not change between polls, so it
+    /// is stored once and read without a lock; should it ever change, `moved` takes over.
+    inner: OnceLock<Waker>,
+    moved: Mutex<Option<Waker>>,
+    has_moved: AtomicBool,
+}
+
+impl TaskWaker {
+    fn wake_inner(&self) {
+        if self.has_moved.load(Ordering::Acquire) {
+            if let Some(w) = self.moved.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+                w.wake_by_ref();
+            }
+        } else if let Some(w) = self.inner.get() {
+            w.wake_by_ref();
+        }
+    }
+
+    fn register(&self, waker: &Waker) {
+        match self.inner.get() {
+            None => {
+                let _ = self.inner.set(waker.clone());
+            }
+            Some(w) if w.will_wake(waker) && !self.has_moved.load(Ordering::Acquire) => {}
+            Some(_) => {
+                *self.moved.lock().unwrap_or_else(|e| e.into_inner()) = Some(waker.clone());
+                self.has_moved.store(true, Ordering::Release);
+            }
+        }
+    }
 }
 
 impl Wake for TaskWaker {
@@ -50,9 +79,7 @@ impl Wake for TaskWaker {
         if state == IDLE {
             self.shared.runnable_add();
         }
-        if let Some(w) = self.inner.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
-            w.wake_by_ref();
-        }
+        self.wake_inner();
     }
 }
 
@@ -79,7 +106,13 @@ impl Tracked {
     pub(crate) fn new(kernel: Rc<Kernel>, owner: Owner, fut: Pin<Box<dyn Future<Output = ()>>>) -> Self {
         let shared = kernel.shared.clone();
         shared.runnable_add();
-        let waker = Arc::new(TaskWaker { shared, state: AtomicU8::new(SCHEDULED), inner: Mutex::new(None) });
+        let waker = Arc::new(TaskWaker {
+            shared,
+            state: AtomicU8::new(SCHEDULED),
+            inner: OnceLock::new(),
+            moved: Mutex::new(None),
+            has_moved: AtomicBool::new(false),
+        });
         let own = Waker::from(waker.clone());
         let cancelled = Some(Box::pin(owner.token.clone().cancelled_owned()));
         Tracked { fut: Some(fut), waker, own, kernel, owner, cancelled }
@@ -94,7 +127,7 @@ impl Tracked {
                 return true;
             }
             self.cancelled = None;
-        } else if self.owner.token.is_cancelled() {
+        } else if self.owner.cell.cancelled.get() {
             return true;
         }
         if self.owner.cell.paused.get() {
@@ -118,12 +151,7 @@ impl Future for Tracked {
             // Polled without a wake of ours (tokio may do that): count it while it runs.
             this.kernel.shared.runnable_add();
         }
-        {
-            let mut inner = this.waker.inner.lock().unwrap_or_else(|e| e.into_inner());
-            if !inner.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
-                *inner = Some(cx.waker().clone());
-            }
-        }
+        this.waker.register(cx.waker());
         if this.step() {
             this.waker.state.store(DONE, Ordering::Release);
             this.fut = None; // drop the node's future (and its timers) before the kernel looks

@@ -6,6 +6,7 @@ mod latency;
 mod link;
 mod sim;
 mod stats;
+mod table;
 
 use serde::{Deserialize, Serialize};
 

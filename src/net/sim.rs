@@ -5,7 +5,8 @@ use rustc_hash::FxHashMap;
 
 use super::cut::{Cuts, Verdict};
 use super::link::{LinkConfig, LinkModel};
-use super::stats::{LinkStats, NetStats};
+use super::stats::{LinkStats, NetStats, Traffic};
+use super::table::LinkTable;
 use super::{NetFault, Network, Packet, Wire};
 use crate::control::ControlError;
 use crate::id::NodeId;
@@ -23,7 +24,10 @@ pub struct SimNetwork {
     links: FxHashMap<(NodeId, NodeId), (LinkConfig, LinkModel)>,
     cuts: Cuts,
     rng: SimRng,
-    stats: FxHashMap<(NodeId, NodeId), LinkStats>,
+    /// Messages and bytes per link, touched by every message: kept small (32 bytes a link).
+    traffic: LinkTable<Traffic>,
+    /// Losses, copies and cuts per link, touched only when a fault acts.
+    faults: FxHashMap<(NodeId, NodeId), LinkStats>,
     nodes: usize,
 }
 
@@ -37,7 +41,8 @@ impl SimNetwork {
             links: FxHashMap::default(),
             cuts: Cuts::default(),
             rng,
-            stats: FxHashMap::default(),
+            traffic: LinkTable::new(0),
+            faults: FxHashMap::default(),
             nodes: 0,
         })
     }
@@ -53,9 +58,9 @@ impl SimNetwork {
         self.links.get(&(from, to)).map_or(&self.default, |(c, _)| c)
     }
 
-    #[inline]
+    /// The fault counters of a link.
     fn counters(&mut self, from: NodeId, to: NodeId) -> &mut LinkStats {
-        self.stats.entry((from, to)).or_default()
+        self.faults.entry((from, to)).or_default()
     }
 
     /// Schedules the delivery of a message that no partition stops: lost, once, or twice.
@@ -68,13 +73,13 @@ impl SimNetwork {
         };
         let rng = &mut self.rng;
         if model.loses(rng) {
-            self.stats.entry((from, to)).or_default().lost += 1;
+            self.faults.entry((from, to)).or_default().lost += 1;
             return;
         }
         let copy_delay = model.duplicates(rng).then(|| model.delay(rng));
         let delay = model.delay(rng);
         if let Some(copy_delay) = copy_delay {
-            self.stats.entry((from, to)).or_default().duplicated += 1;
+            self.faults.entry((from, to)).or_default().duplicated += 1;
             wire.deliver(SimTime::from_nanos(now.as_nanos() + copy_delay), packet.clone());
         }
         wire.deliver(SimTime::from_nanos(now.as_nanos() + delay), packet);
@@ -91,14 +96,14 @@ impl SimNetwork {
 impl Network for SimNetwork {
     fn attach(&mut self, nodes: usize) {
         self.nodes = nodes;
+        self.traffic = LinkTable::new(nodes);
     }
 
     fn send(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
         let (from, to) = (packet.from, packet.to);
-        let bytes = packet.bytes.len() as u64;
-        let s = self.counters(from, to);
-        s.sent += 1;
-        s.bytes_sent += bytes;
+        let t = self.traffic.get_mut(from, to);
+        t.sent += 1;
+        t.bytes_sent += packet.bytes.len() as u64;
         if !self.cuts.is_empty() {
             match self.cuts.verdict(from, to) {
                 Verdict::Pass => {}
@@ -128,9 +133,9 @@ impl Network for SimNetwork {
                 }
             }
         }
-        let s = self.counters(from, to);
-        s.delivered += 1;
-        s.bytes_delivered += packet.bytes.len() as u64;
+        let t = self.traffic.get_mut(from, to);
+        t.delivered += 1;
+        t.bytes_delivered += packet.bytes.len() as u64;
         Some(packet)
     }
 
@@ -191,9 +196,10 @@ impl Network for SimNetwork {
     }
 
     fn stats(&self) -> NetStats {
-        NetStats {
-            links: self.stats.iter().map(|(k, v)| (*k, *v)).collect(),
-            held_now: self.cuts.held() as u64,
+        let mut links: std::collections::BTreeMap<_, LinkStats> = self.faults.iter().map(|(&k, s)| (k, *s)).collect();
+        for (k, t) in self.traffic.entries() {
+            t.add_to(links.entry(k).or_default());
         }
+        NetStats { links, held_now: self.cuts.held() as u64 }
     }
 }

@@ -27,6 +27,24 @@ pub struct LinkStats {
     pub held: u64,
 }
 
+/// The counters every message touches, kept apart so that a link costs 32 bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Traffic {
+    pub(crate) sent: u64,
+    pub(crate) bytes_sent: u64,
+    pub(crate) delivered: u64,
+    pub(crate) bytes_delivered: u64,
+}
+
+impl Traffic {
+    pub(crate) fn add_to(&self, s: &mut LinkStats) {
+        s.sent += self.sent;
+        s.bytes_sent += self.bytes_sent;
+        s.delivered += self.delivered;
+        s.bytes_delivered += self.bytes_delivered;
+    }
+}
+
 impl LinkStats {
     fn add(&mut self, o: &LinkStats) {
         self.sent += o.sent;
