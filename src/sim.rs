@@ -155,8 +155,10 @@ impl<M: Message> SimBuilder<M> {
         }
         let names: Arc<[String]> = self.nodes.iter().map(|(n, _)| n.clone()).collect();
         let id = |name: &str, from: &str, to: &str| {
-            names.iter().position(|n| n == name).map(NodeId::from_index).ok_or_else(|| {
-                BuildError::UnknownLinkNode { from: from.to_string(), to: to.to_string(), unknown: name.to_string() }
+            names.iter().position(|n| n == name).map(NodeId::from_index).ok_or_else(|| BuildError::UnknownLinkNode {
+                from: from.to_string(),
+                to: to.to_string(),
+                unknown: name.to_string(),
             })
         };
         let mut network: Box<dyn Network> = match self.network {

@@ -112,18 +112,13 @@ const UNITS: [(&str, u64); 7] = [
 pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
     let err = |reason| DurationError { input: input.to_string(), reason };
     let s = input.trim();
-    let split = s
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| err("missing unit"))?;
+    let split = s.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(|| err("missing unit"))?;
     let (number, unit) = s.split_at(split);
     if number.is_empty() {
         return Err(err("missing number"));
     }
-    let scale = UNITS
-        .iter()
-        .find(|(name, _)| *name == unit)
-        .map(|(_, scale)| *scale)
-        .ok_or_else(|| err("unknown unit"))?;
+    let scale =
+        UNITS.iter().find(|(name, _)| *name == unit).map(|(_, scale)| *scale).ok_or_else(|| err("unknown unit"))?;
     let (whole, frac) = number.split_once('.').unwrap_or((number, ""));
     if whole.is_empty() && frac.is_empty() || frac.contains('.') {
         return Err(err("malformed number"));
@@ -136,9 +131,7 @@ pub fn parse_duration(input: &str) -> Result<Duration, DurationError> {
         if place == 0 {
             return Err(err("more decimals than nanoseconds can hold"));
         }
-        nanos = nanos
-            .checked_add(u64::from(digit - b'0') * place)
-            .ok_or_else(|| err("number too large"))?;
+        nanos = nanos.checked_add(u64::from(digit - b'0') * place).ok_or_else(|| err("number too large"))?;
     }
     Ok(Duration::from_nanos(nanos))
 }

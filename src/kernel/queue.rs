@@ -8,11 +8,11 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use crate::control::Command;
 use crate::net::Packet;
 use crate::time::SimTime;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 
 /// A timer shared between a sleeping future and the queue.
 #[derive(Debug, Default)]

@@ -30,7 +30,8 @@ impl Window {
         self.max = self.max.max(v);
         self.last = v;
         if sample {
-            let h = self.hist.get_or_insert_with(|| Box::new(Histogram::new(2).expect("2 significant figures is valid")));
+            let h =
+                self.hist.get_or_insert_with(|| Box::new(Histogram::new(2).expect("2 significant figures is valid")));
             let _ = h.record(v.max(0) as u64); // auto-resizing: only u64::MAX overflows
         }
     }

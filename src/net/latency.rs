@@ -196,9 +196,7 @@ impl FromStr for Latency {
             })?;
             return Ok(Latency::Constant { value });
         };
-        let args = rest
-            .strip_suffix(')')
-            .ok_or_else(|| fail("missing closing ')'".to_string()))?;
+        let args = rest.strip_suffix(')').ok_or_else(|| fail("missing closing ')'".to_string()))?;
         let args: Vec<Duration> = args
             .split(',')
             .map(|a| parse_duration(a.trim()))
@@ -300,7 +298,9 @@ mod tests {
 
     #[test]
     fn text_form_round_trips() {
-        for text in ["constant(1ms)", "uniform(1ms, 10ms)", "normal(5ms, 1ms)", "lognormal(5ms, 2ms, 1ms)", "exponential(2ms)"] {
+        for text in
+            ["constant(1ms)", "uniform(1ms, 10ms)", "normal(5ms, 1ms)", "lognormal(5ms, 2ms, 1ms)", "exponential(2ms)"]
+        {
             let l: Latency = text.parse().unwrap();
             assert_eq!(l.to_string(), text);
         }

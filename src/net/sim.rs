@@ -144,9 +144,7 @@ impl Network for SimNetwork {
             NetFault::Partition { groups, mode, label } => {
                 self.cuts.partition(self.nodes, groups, *mode, label.clone())
             }
-            NetFault::OneWay { from, to, mode, label } => {
-                self.cuts.one_way(self.nodes, from, to, *mode, label.clone())
-            }
+            NetFault::OneWay { from, to, mode, label } => self.cuts.one_way(self.nodes, from, to, *mode, label.clone()),
             NetFault::Heal { label } => {
                 for packet in self.cuts.heal(label.as_deref())? {
                     // A message released from one cut may still be stopped by another.

@@ -17,7 +17,11 @@ pub(crate) enum LinkTable<T> {
 
 impl<T: Default + Clone + PartialEq> LinkTable<T> {
     pub(crate) fn new(nodes: usize) -> Self {
-        if nodes <= DENSE_MAX { LinkTable::Dense(vec![Vec::new(); nodes]) } else { LinkTable::Sparse(FxHashMap::default()) }
+        if nodes <= DENSE_MAX {
+            LinkTable::Dense(vec![Vec::new(); nodes])
+        } else {
+            LinkTable::Sparse(FxHashMap::default())
+        }
     }
 
     #[inline]
@@ -42,7 +46,9 @@ impl<T: Default + Clone + PartialEq> LinkTable<T> {
             LinkTable::Dense(rows) => rows
                 .iter()
                 .enumerate()
-                .flat_map(|(f, row)| row.iter().enumerate().map(move |(t, v)| ((NodeId::from_index(f), NodeId::from_index(t)), v)))
+                .flat_map(|(f, row)| {
+                    row.iter().enumerate().map(move |(t, v)| ((NodeId::from_index(f), NodeId::from_index(t)), v))
+                })
                 .filter(|(_, v)| **v != zero)
                 .collect(),
             LinkTable::Sparse(map) => map

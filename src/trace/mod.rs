@@ -92,7 +92,9 @@ impl TraceOutput {
 #[derive(Debug, thiserror::Error)]
 pub enum TraceError {
     /// The filter directives do not parse.
-    #[error("invalid trace filter '{directives}' (RUST_LOG syntax, e.g. 'info' or 'faultline::control=info,warn'): {reason}")]
+    #[error(
+        "invalid trace filter '{directives}' (RUST_LOG syntax, e.g. 'info' or 'faultline::control=info,warn'): {reason}"
+    )]
     Filter {
         /// The directives.
         directives: String,

@@ -76,7 +76,9 @@ impl TraceLayer {
         ];
         for (i, name) in self.names.iter().enumerate() {
             meta.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": i + 1, "args": {"name": name}}));
-            meta.push(json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": i + 1, "args": {"sort_index": i + 1}}));
+            meta.push(
+                json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": i + 1, "args": {"sort_index": i + 1}}),
+            );
         }
         for m in meta {
             Self::chrome_item(&mut out, &m);
