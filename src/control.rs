@@ -13,8 +13,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::id::NodeId;
+use crate::kernel::NodeStatus;
 use crate::net::{LinkPatch, NetFault};
-use crate::time::format_duration;
+use crate::time::{SimTime, format_duration};
 
 /// What a partition does to the messages it stops.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -200,12 +201,30 @@ pub enum ControlError {
     Closed,
 }
 
-pub(crate) type ReplySender = oneshot::Sender<Result<(), ControlError>>;
+/// What the sim answers to one command: the virtual instant it was applied, or why not.
+pub type Answer = Result<SimTime, ControlError>;
 
-/// One command on its way to the sim, and where to answer.
-pub(crate) struct Request {
-    pub(crate) command: Command,
-    pub(crate) reply: Option<ReplySender>,
+/// What goes down the control channel.
+pub(crate) enum Request {
+    /// A command, and where to answer (if anyone waits).
+    Command(Command, Option<oneshot::Sender<Answer>>),
+    /// A question about the state of the run.
+    Status(oneshot::Sender<Result<Status, ControlError>>),
+}
+
+/// The state of a running simulation, as `status` reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Status {
+    /// Virtual time now.
+    pub now: SimTime,
+    /// Every node's name and state.
+    pub nodes: Vec<(String, NodeStatus)>,
+    /// Messages held by partitions.
+    pub held: u64,
+    /// Messages delivered so far.
+    pub delivered: u64,
+    /// Commands applied and refused so far.
+    pub control: ControlStats,
 }
 
 /// A cloneable, thread-safe sender of commands to one running simulation.
@@ -237,16 +256,21 @@ impl ControlHandle {
 
     /// Sends a command without waiting; its outcome is traced and counted.
     pub fn submit(&self, command: Command) -> Result<(), ControlError> {
-        self.send(Request { command, reply: None })
+        self.send(Request::Command(command, None))
     }
 
     /// Sends a command; the returned [`Reply`] resolves when the sim has applied or refused it.
-    pub fn request(&self, command: Command) -> Reply {
+    pub fn request(&self, command: Command) -> Reply<SimTime> {
         let (tx, rx) = oneshot::channel();
-        match self.send(Request { command, reply: Some(tx) }) {
-            Ok(()) => Reply { rx: Some(rx) },
-            Err(_) => Reply { rx: None },
-        }
+        let sent = self.send(Request::Command(command, Some(tx))).is_ok();
+        Reply { rx: sent.then_some(rx) }
+    }
+
+    /// Asks for the state of the run; answered at the next instant the sim is idle.
+    pub fn status(&self) -> Reply<Status> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.send(Request::Status(tx)).is_ok();
+        Reply { rx: sent.then_some(rx) }
     }
 
     /// The id of the node called `name`.
@@ -260,25 +284,23 @@ impl ControlHandle {
     }
 }
 
-/// The sim's answer to one command. Await it inside the sim, or call [`Reply::wait`] from
-/// another thread.
+/// The sim's answer to a command or question. Await it inside the sim, or call
+/// [`Reply::wait`] from another thread.
 #[derive(Debug)]
-pub struct Reply {
-    rx: Option<oneshot::Receiver<Result<(), ControlError>>>,
+pub struct Reply<T> {
+    rx: Option<oneshot::Receiver<Result<T, ControlError>>>,
 }
 
-impl Reply {
-    /// Blocks this thread until the sim answers. Call it from a thread other than the sim's.
-    pub fn wait(self) -> Result<(), ControlError> {
-        match self.rx {
-            Some(rx) => rx.blocking_recv().unwrap_or(Err(ControlError::Closed)),
-            None => Err(ControlError::Closed),
-        }
+impl<T> Reply<T> {
+    /// Blocks this thread until the sim answers; `Err(Closed)` when the sim is gone first.
+    /// Call it from a thread other than the sim's.
+    pub fn wait(self) -> Result<T, ControlError> {
+        self.rx.and_then(|rx| rx.blocking_recv().ok()).unwrap_or(Err(ControlError::Closed))
     }
 }
 
-impl Future for Reply {
-    type Output = Result<(), ControlError>;
+impl<T> Future for Reply<T> {
+    type Output = Result<T, ControlError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
         match self.rx.as_mut() {
             Some(rx) => Pin::new(rx).poll(cx).map(|r| r.unwrap_or(Err(ControlError::Closed))),

@@ -71,7 +71,7 @@ pub mod trace;
 pub mod wire;
 
 pub use context::{Context, Elapsed, Envelope, Sleep, Timeout};
-pub use control::{Command, ControlError, ControlHandle, ControlStats, CutMode, Reply};
+pub use control::{Answer, Command, ControlError, ControlHandle, ControlStats, CutMode, Reply, Status};
 pub use durable::{Durable, DurableError};
 pub use id::NodeId;
 pub use kernel::{CONTROL_TARGET, NodeStatus, RunOutcome};

@@ -129,7 +129,7 @@ fn skew_and_drift_move_only_that_nodes_clock() {
 
 #[test]
 fn bad_commands_are_answered_with_errors_and_the_run_goes_on() {
-    let answers: Rc<RefCell<Vec<Result<(), ControlError>>>> = Rc::default();
+    let answers: Rc<RefCell<Vec<Result<SimTime, ControlError>>>> = Rc::default();
     let a2 = answers.clone();
     let mut sim = Sim::<u8>::builder(1)
         .node("operator", move || {
@@ -168,7 +168,7 @@ fn bad_commands_are_answered_with_errors_and_the_run_goes_on() {
         .borrow()
         .iter()
         .map(|a| match a {
-            Ok(()) => "ok".to_string(),
+            Ok(t) => format!("ok at {t}"),
             Err(e) => e.to_string(),
         })
         .collect();
@@ -183,7 +183,7 @@ fn bad_commands_are_answered_with_errors_and_the_run_goes_on() {
             "drift must be a finite rate between -1000000 and 1000000 ppm, got NaN",
             "no partition labelled 'nope' is in force",
             "node n0 is in two groups of one partition",
-            "ok",
+            "ok at 0.000000000s",
         ]
     );
     let report = sim.report();
@@ -208,6 +208,7 @@ fn commands_from_another_thread_reach_a_live_run() {
         .build()
         .unwrap();
     let control = sim.control();
+    let control_after = sim.control();
     let operator = std::thread::spawn(move || {
         let a = control.node("a").unwrap();
         let bad = control.request(Command::Resume(a)).wait();
@@ -218,9 +219,11 @@ fn commands_from_another_thread_reach_a_live_run() {
     sim.run_until(at(20_000));
     let (bad, good) = operator.join().unwrap();
     assert_eq!(bad.unwrap_err().to_string(), "cannot resume a: it is running");
-    assert_eq!(good, Ok(()));
+    assert!(good.is_ok());
     let report = sim.report();
     assert_eq!(report.nodes[0].status, NodeStatus::Crashed);
     assert!(report.metrics.metric("ticks").map_or(0, |m| m.total()) < 199, "the crash stopped the ticks");
     assert_eq!(report.end, at(20_000));
+    drop(sim);
+    assert_eq!(control_after.status().wait(), Err(ControlError::Closed), "no answer once the sim is gone");
 }

@@ -26,7 +26,7 @@ pub(crate) use pace::Pace;
 pub(crate) use queue::{Event, EventQueue, TimerCell};
 use task::{Owner, Tracked};
 
-use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request};
+use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request, Status};
 use crate::id::NodeId;
 use crate::net::{Network, Packet, Wire};
 use crate::time::SimTime;
@@ -386,26 +386,45 @@ impl State {
                 }
                 None
             }
-            Event::Control(command) => self.answer(Request { command, reply: None }, now),
+            Event::Control(command) => self.answer(Request::Command(command, None), now),
             Event::Timer(_) => None,
         }
     }
 
-    /// Applies one command, traces and counts the outcome, and answers the sender.
+    /// Applies one command (tracing and counting the outcome) or answers a question, and
+    /// replies to the sender.
     fn answer(&mut self, req: Request, now: SimTime) -> Option<NodeId> {
-        let kind = req.command.kind();
-        let words = req.command.describe(&self.names);
-        let result = self.apply(&req.command, now);
+        let (command, reply) = match req {
+            Request::Command(command, reply) => (command, reply),
+            Request::Status(reply) => {
+                let _ = reply.send(Ok(self.status(now)));
+                return None;
+            }
+        };
+        let kind = command.kind();
+        let words = command.describe(&self.names);
+        let result = self.apply(&command, now);
         self.control_stats.count(kind, result.is_ok());
         match &result {
             Ok(_) => tracing::info!(target: CONTROL_TARGET, command = %words, "applied"),
             Err(e) => tracing::warn!(target: CONTROL_TARGET, command = %words, error = %e, "refused"),
         }
         let start = result.as_ref().ok().copied().flatten();
-        if let Some(reply) = req.reply {
-            let _ = reply.send(result.map(|_| ()));
+        if let Some(reply) = reply {
+            let _ = reply.send(result.map(|_| now));
         }
         start
+    }
+
+    fn status(&self, now: SimTime) -> Status {
+        let net = self.network.stats();
+        Status {
+            now,
+            nodes: self.nodes.iter().map(|s| (s.name.to_string(), s.status)).collect(),
+            held: net.held_now,
+            delivered: net.total().delivered,
+            control: self.control_stats.clone(),
+        }
     }
 
     fn apply(&mut self, command: &Command, now: SimTime) -> Result<Option<NodeId>, ControlError> {
