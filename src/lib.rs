@@ -76,7 +76,9 @@ pub use durable::{Durable, DurableError};
 pub use id::NodeId;
 pub use kernel::{CONTROL_TARGET, NodeStatus, RunOutcome};
 pub use metrics::{METRIC_TARGET, MetricKind, MetricsReport, Stats};
-pub use net::{Latency, LinkConfig, LinkPatch, LinkStats, NetFault, NetStats, Network, Packet, SimNetwork, Wire};
+pub use net::{
+    Latency, LatencyError, LinkConfig, LinkPatch, LinkStats, NetFault, NetStats, Network, Packet, SimNetwork, Wire,
+};
 pub use node::{FnNode, Message, Node};
 pub use seed::{SimRng, derive_rng};
 pub use sim::{BuildError, EngineStats, NodeReport, Report, Sim, SimBuilder};

@@ -1,0 +1,176 @@
+//! Faults driving whole runs: scripts at exact instants with `for` undoing them, a nemesis that
+//! replays from its own printed script, and live commands over a unix socket.
+
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::UnixStream;
+use std::rc::Rc;
+use std::time::Duration;
+
+use faultline::{Context, FnNode, LinkConfig, Sim, SimTime, TraceBuffer, TraceFormat, TraceOutput, TraceSink};
+use faultline_faults::{ControlSource, LiveControl, Nemesis, Resolver, compile, parse_script};
+use serde_json::Value;
+
+fn at_ms(ms: u64) -> SimTime {
+    SimTime::ZERO + Duration::from_millis(ms)
+}
+
+type Arrivals = Rc<RefCell<Vec<SimTime>>>;
+
+/// Every node sends to every other every 10 ms over 1 ms links; arrivals are logged.
+fn mesh(names: &[&str], realtime: Option<f64>, trace: Option<TraceBuffer>) -> (Sim<u32>, Arrivals) {
+    let arrivals: Arrivals = Rc::default();
+    let mut b = Sim::<u32>::builder(5).default_link(LinkConfig::constant(Duration::from_millis(1)));
+    if let Some(f) = realtime {
+        b = b.realtime(f);
+    }
+    if let Some(buf) = trace {
+        b = b.trace(TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(buf)).filtered("info"));
+    }
+    for name in names {
+        let arrivals = arrivals.clone();
+        b = b.node(name, move || {
+            let arrivals = arrivals.clone();
+            FnNode(move |ctx: Context<u32>| {
+                let arrivals = arrivals.clone();
+                async move {
+                    let sender = ctx.clone();
+                    ctx.spawn(async move {
+                        for k in 0.. {
+                            for peer in sender.nodes().filter(|&n| n != sender.id()) {
+                                sender.send(peer, &k);
+                            }
+                            sender.sleep(Duration::from_millis(10)).await;
+                        }
+                    });
+                    loop {
+                        ctx.recv().await;
+                        arrivals.borrow_mut().push(ctx.now());
+                    }
+                }
+            })
+        });
+    }
+    (b.build().unwrap(), arrivals)
+}
+
+fn control_lines(trace: &TraceBuffer) -> Vec<(String, String)> {
+    String::from_utf8(trace.contents())
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["target"] == "faultline::control")
+        .map(|v| (v["t"].as_str().unwrap().to_string(), v["fields"]["command"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn a_script_applies_at_exact_instants_and_for_undoes_it() {
+    let trace = TraceBuffer::default();
+    let (mut sim, arrivals) = mesh(&["a", "b"], None, Some(trace.clone()));
+    let script = parse_script("at 1s for 500ms partition a | b\nat 2300us for 700us pause b\n").unwrap();
+    let timeline = compile(&script, &Resolver::new(sim.names()), 1, at_ms(3000)).unwrap();
+    timeline.install(&sim).unwrap();
+    sim.run_until(at_ms(3000));
+    assert_eq!(
+        control_lines(&trace),
+        vec![
+            ("0.002300000".to_string(), "pause b".to_string()),
+            ("0.003000000".to_string(), "resume b".to_string()),
+            ("1.000000000".to_string(), "partition a | b as fault1.0".to_string()),
+            ("1.500000000".to_string(), "heal fault1.0".to_string()),
+        ]
+    );
+    let arrivals = arrivals.borrow();
+    let during = arrivals.iter().filter(|t| **t > at_ms(1000) && **t <= at_ms(1500)).count();
+    assert_eq!(during, 0, "the partition stopped everything");
+    let after = arrivals.iter().filter(|t| **t > at_ms(1500) && **t <= at_ms(2000)).count();
+    assert_eq!(after, 2 * 50, "the heal let everything through again");
+}
+
+#[test]
+fn a_nemesis_run_replays_exactly_from_its_printed_script() {
+    let names = ["n0", "n1", "n2", "n3", "n4"];
+    let nemesis: Nemesis = "every=2s,for=1s,kinds=partition+crash+skew+flaky".parse().unwrap();
+    let run = |script_text: Option<&str>| {
+        let trace = TraceBuffer::default();
+        let (mut sim, _) = mesh(&names, None, Some(trace.clone()));
+        let resolver = Resolver::new(sim.names());
+        let script = match script_text {
+            None => nemesis.generate(&resolver, 77, at_ms(30_000)).unwrap(),
+            Some(text) => parse_script(text).unwrap(),
+        };
+        compile(&script, &resolver, 0, at_ms(30_000)).unwrap().install(&sim).unwrap();
+        sim.run_until(at_ms(30_000));
+        (script.to_string(), trace.contents())
+    };
+    let (printed, first) = run(None);
+    assert!(printed.lines().count() >= 8, "{printed}");
+    let (_, again) = run(None);
+    assert!(first == again, "the same seed gives the same faults");
+    let (_, replayed) = run(Some(&printed));
+    assert!(first == replayed, "the printed script replays the run byte for byte");
+}
+
+#[test]
+fn live_commands_over_a_unix_socket_cut_and_restore_traffic() {
+    let dir = std::env::temp_dir().join(format!("faultline-live-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("control.sock");
+    let (mut sim, arrivals) = mesh(&["client", "server"], Some(10.0), None);
+    let resolver = Resolver::new(sim.names()).alias("clients", "client*");
+    let live = LiveControl::start(ControlSource::Unix(path.clone()), sim.control(), resolver.clone(), 1).unwrap();
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let taken = LiveControl::start(ControlSource::Unix(path.clone()), sim.control(), resolver, 1).err().unwrap();
+    assert!(taken.to_string().contains("a file is already there"), "{taken}");
+
+    let client = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            let stream = UnixStream::connect(&path).unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut ask = |line: &str| {
+                writeln!(&stream, "{line}").unwrap();
+                let mut reply = String::new();
+                reader.read_line(&mut reply).unwrap();
+                reply.trim().to_string()
+            };
+            std::thread::sleep(Duration::from_millis(150));
+            let cut = ask("partition clients | server");
+            let bad = ask("partition clients");
+            let unknown = ask("crash database");
+            std::thread::sleep(Duration::from_millis(200));
+            let status = ask("status");
+            let heal = ask("heal");
+            (cut, bad, unknown, status, heal)
+        }
+    });
+    // 10x real time: 8 s of virtual time take 0.8 s.
+    sim.run_until(at_ms(8000));
+    let (cut, bad, unknown, status, heal) = client.join().unwrap();
+    drop(live);
+    assert!(!path.exists(), "the socket is removed on exit");
+
+    let time = |reply: &str| -> SimTime {
+        let secs: f64 = reply.strip_prefix("t=").unwrap().split('s').next().unwrap().parse().unwrap();
+        SimTime::ZERO + Duration::from_secs_f64(secs)
+    };
+    assert!(cut.ends_with(" applied: partition client | server as live1"), "{cut}");
+    assert_eq!(
+        bad,
+        "error: column 18: expected '|' and a second group (to cut one group from all others, use isolate), found the end of the line"
+    );
+    assert!(unknown.starts_with("error: column 7: 'database' matches no node"), "{unknown}");
+    assert!(status.contains("status: client=running server=running"), "{status}");
+    assert!(heal.ends_with(" applied: heal"), "{heal}");
+    let (t_cut, t_heal) = (time(&cut), time(&heal));
+    assert!(t_heal > t_cut + Duration::from_millis(500), "{t_cut} .. {t_heal}");
+    let arrivals = arrivals.borrow();
+    let count = |lo: SimTime, hi: SimTime| arrivals.iter().filter(|t| **t > lo && **t <= hi).count();
+    assert!(count(SimTime::ZERO, t_cut) > 0, "traffic flowed before the cut");
+    assert_eq!(count(t_cut + Duration::from_millis(1), t_heal), 0, "the cut stopped traffic");
+    assert!(count(t_heal, at_ms(8000)) > 0, "traffic flows again after the heal");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
