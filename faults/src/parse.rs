@@ -58,6 +58,12 @@ impl Tok {
     }
 }
 
+/// True when `chars[i]` continues a word: not a space, a symbol, a comment or an arrow.
+fn in_word(chars: &[char], i: usize) -> bool {
+    let arrow = chars[i] == '-' && chars.get(i + 1) == Some(&'>');
+    !(chars[i].is_whitespace() || matches!(chars[i], '|' | ',' | '(' | ')' | '#') || arrow)
+}
+
 fn tokenize(text: &str, line: usize) -> Vec<(Tok, Pos)> {
     let chars: Vec<char> = text.chars().collect();
     let mut out = Vec::new();
@@ -87,11 +93,7 @@ fn tokenize(text: &str, line: usize) -> Vec<(Tok, Pos)> {
             }
             _ => {
                 let start = i;
-                while i < chars.len()
-                    && !chars[i].is_whitespace()
-                    && !matches!(chars[i], '|' | ',' | '(' | ')' | '#')
-                    && !(chars[i] == '-' && chars.get(i + 1) == Some(&'>'))
-                {
+                while i < chars.len() && in_word(&chars, i) {
                     i += 1;
                 }
                 out.push((Tok::Word(chars[start..i].iter().collect()), pos));

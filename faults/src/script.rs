@@ -8,7 +8,7 @@ use faultline::{CutMode, LinkPatch, format_duration};
 
 /// Where a piece of script text stands. Positions do not take part in equality, so a script
 /// and its reprint compare equal.
-#[derive(Clone, Copy, Debug, Default, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, Default, Eq)]
 pub struct Pos {
     /// Line, from 1.
     pub line: usize,
