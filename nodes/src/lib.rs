@@ -1,1 +1,4 @@
-//! The actors of the studies. Each study is one module.
+//! The actors of faultline's studies: servers, clients, replicas. Each study is one module; none
+//! knows about command lines or reports.
+
+pub mod metastable;

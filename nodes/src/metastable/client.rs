@@ -1,0 +1,183 @@
+//! The client: open-loop Poisson arrivals; each request has a timeout and a few retries, paced
+//! by a backoff and optionally limited by a retry budget and a circuit breaker.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::rc::Rc;
+use std::time::Duration;
+
+use faultline::async_trait;
+use faultline::{Context, Node, NodeId, SimTime};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use super::backoff::Backoff;
+use super::breaker::{Breaker, BreakerConfig};
+use super::budget::{BudgetConfig, RetryBudget};
+use super::load::Load;
+use super::{Msg, Outcome};
+
+/// How clients behave; the load is shared evenly among them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Offered load of all clients together.
+    pub load: Load,
+    /// Fraction of the load this client offers.
+    pub share: f64,
+    /// No new requests from this time on.
+    #[serde(with = "faultline::time::serde_duration")]
+    pub stop: Duration,
+    /// Give up on an attempt after this long.
+    #[serde(with = "faultline::time::serde_duration")]
+    pub timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// Wait before each retry.
+    pub backoff: Backoff,
+    /// Backoff base.
+    #[serde(with = "faultline::time::serde_duration")]
+    pub backoff_base: Duration,
+    /// Longest backoff.
+    #[serde(with = "faultline::time::serde_duration")]
+    pub backoff_cap: Duration,
+    /// Retry budget.
+    pub budget: Option<BudgetConfig>,
+    /// Circuit breaker.
+    pub breaker: Option<BreakerConfig>,
+    /// Propagate each attempt's deadline to the server.
+    pub send_deadline: bool,
+}
+
+type Waiters = Rc<RefCell<BTreeMap<(u64, u32), oneshot::Sender<Outcome>>>>;
+
+/// What one client shares among its request tasks.
+struct Shared {
+    ctx: Context<Msg>,
+    config: ClientConfig,
+    server: NodeId,
+    waiters: Waiters,
+    budget: Option<RefCell<RetryBudget>>,
+    breaker: Option<RefCell<Breaker>>,
+}
+
+/// The client actor.
+pub struct Client {
+    config: ClientConfig,
+}
+
+impl Client {
+    /// A client with this configuration.
+    pub fn new(config: ClientConfig) -> Self {
+        Client { config }
+    }
+}
+
+impl Shared {
+    fn breaker_allows(&self, now: SimTime) -> bool {
+        self.breaker.as_ref().is_none_or(|b| b.borrow_mut().allow(now))
+    }
+
+    fn breaker_record(&self, ok: bool) {
+        if let Some(b) = &self.breaker {
+            b.borrow_mut().record(self.ctx.now(), ok);
+        }
+    }
+
+    /// One request, from its first attempt to success or giving up.
+    async fn request(self: Rc<Self>, id: u64) {
+        let ctx = &self.ctx;
+        let created = ctx.now();
+        ctx.count("offered", 1);
+        let mut wait = Duration::ZERO;
+        for attempt in 0..=self.config.max_retries {
+            if attempt > 0 {
+                if self.budget.as_ref().is_some_and(|b| !b.borrow_mut().try_spend()) {
+                    ctx.count("budget_exhausted", 1);
+                    break;
+                }
+                let c = &self.config;
+                wait = c.backoff.delay(attempt, c.backoff_base, c.backoff_cap, wait, &mut ctx.rng());
+                if !wait.is_zero() {
+                    ctx.sleep(wait).await;
+                }
+            }
+            if !self.breaker_allows(ctx.now()) {
+                ctx.count("breaker_open", 1);
+                ctx.count("shed", 1);
+                break;
+            }
+            ctx.count("attempts", 1);
+            if attempt > 0 {
+                ctx.count("retries", 1);
+            }
+            let (tx, rx) = oneshot::channel();
+            self.waiters.borrow_mut().insert((id, attempt), tx);
+            let deadline = self.config.send_deadline.then(|| ctx.now() + self.config.timeout);
+            ctx.send(self.server, &Msg::Request { id, attempt, deadline });
+            match ctx.timeout(self.config.timeout, rx).await {
+                Ok(Ok(Outcome::Ok)) => {
+                    ctx.count("goodput", 1);
+                    ctx.record_duration("latency", ctx.now() - created);
+                    if let Some(b) = &self.budget {
+                        b.borrow_mut().deposit();
+                    }
+                    self.breaker_record(true);
+                    return;
+                }
+                Ok(Ok(Outcome::Rejected) | Err(_)) => {
+                    ctx.count("shed", 1);
+                    self.breaker_record(false);
+                }
+                Err(_elapsed) => {
+                    self.waiters.borrow_mut().remove(&(id, attempt));
+                    ctx.count("timeouts", 1);
+                    self.breaker_record(false);
+                }
+            }
+        }
+        ctx.count("failed", 1);
+    }
+}
+
+#[async_trait(?Send)]
+impl Node<Msg> for Client {
+    async fn run(&mut self, ctx: Context<Msg>) {
+        let Some(server) = ctx.node_id("server") else { return };
+        let shared = Rc::new(Shared {
+            ctx: ctx.clone(),
+            config: self.config.clone(),
+            server,
+            waiters: Rc::default(),
+            budget: self.config.budget.map(|b| RefCell::new(RetryBudget::new(b))),
+            breaker: self.config.breaker.map(|b| RefCell::new(Breaker::new(b))),
+        });
+        let generator = shared.clone();
+        ctx.spawn(async move {
+            let ctx = &generator.ctx;
+            let stop = SimTime::ZERO + generator.config.stop;
+            let mut id = 0;
+            loop {
+                let next = generator.config.load.next_arrival(ctx.now(), generator.config.share, &mut ctx.rng());
+                match next {
+                    Some(t) if t < stop => ctx.sleep_until(t).await,
+                    _ => return,
+                }
+                id += 1;
+                ctx.spawn(generator.clone().request(id));
+            }
+        });
+        loop {
+            let envelope = ctx.recv().await;
+            let Msg::Reply { id, attempt, outcome } = envelope.msg else { continue };
+            let waiter = shared.waiters.borrow_mut().remove(&(id, attempt));
+            match waiter {
+                Some(tx) => {
+                    let _ = tx.send(outcome);
+                }
+                // The attempt already timed out: the server worked for nobody.
+                None => ctx.count("late", 1),
+            }
+        }
+    }
+}
