@@ -1,4 +1,8 @@
-//! faultline's scenarios: each binary takes parameters, runs a study, and prints or writes its
-//! report. Shared helpers live here.
+//! faultline's scenarios: each study binary takes parameters (flags over a TOML config over
+//! defaults), runs, and prints or writes its report. What every study shares lives here: the
+//! fault flags, input errors, and the report writers.
 
+pub mod cli;
+pub mod metastable;
+pub mod report;
 pub mod rss;

@@ -128,6 +128,20 @@ impl MetricView {
         Stats::of(&self.hist, self.min, self.max)
     }
 
+    /// Count, mean and percentiles of the samples recorded in windows `range` (percentiles to
+    /// the windows' two significant figures; min and max exact).
+    pub fn stats_in(&self, range: std::ops::Range<usize>) -> Stats {
+        let mut merged = Window::default();
+        for w in self.windows.get(range.start.min(self.windows.len())..range.end.min(self.windows.len())).unwrap_or(&[])
+        {
+            merge_window(&mut merged, w);
+        }
+        match &merged.hist {
+            Some(h) => Stats::of(h, merged.min, merged.max),
+            None => Stats::default(),
+        }
+    }
+
     /// The full histogram.
     pub fn histogram(&self) -> &Histogram<u64> {
         &self.hist

@@ -46,7 +46,13 @@ pub struct Breaker {
 impl Breaker {
     /// A closed breaker.
     pub fn new(config: BreakerConfig) -> Self {
-        Breaker { config, state: BreakerState::Closed, recent: VecDeque::new(), probe_in_flight: false, probe_successes: 0 }
+        Breaker {
+            config,
+            state: BreakerState::Closed,
+            recent: VecDeque::new(),
+            probe_in_flight: false,
+            probe_successes: 0,
+        }
     }
 
     /// Where it stands at `now` (an open breaker whose cool-down is over is half-open).

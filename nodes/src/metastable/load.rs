@@ -48,7 +48,11 @@ impl Load {
         match *self {
             Load::Constant { rps } => rps,
             Load::Spike { base, rps, start, duration } => {
-                if t >= start && t < start + duration { rps } else { base }
+                if t >= start && t < start + duration {
+                    rps
+                } else {
+                    base
+                }
             }
             Load::Ramp { base, peak, start, duration } => {
                 if t < start || t >= start + duration {
@@ -102,7 +106,8 @@ mod tests {
 
     #[test]
     fn arrivals_follow_the_rate() {
-        let load = Load::Spike { base: 100.0, rps: 400.0, start: Duration::from_secs(10), duration: Duration::from_secs(10) };
+        let load =
+            Load::Spike { base: 100.0, rps: 400.0, start: Duration::from_secs(10), duration: Duration::from_secs(10) };
         let mut rng = faultline::derive_rng(1, "load", 0);
         let mut t = SimTime::ZERO;
         let (mut before, mut during) = (0, 0);
@@ -121,7 +126,8 @@ mod tests {
 
     #[test]
     fn a_ramp_rises_and_falls() {
-        let load = Load::Ramp { base: 10.0, peak: 110.0, start: Duration::from_secs(0), duration: Duration::from_secs(10) };
+        let load =
+            Load::Ramp { base: 10.0, peak: 110.0, start: Duration::from_secs(0), duration: Duration::from_secs(10) };
         let at = |s: f64| load.rate(SimTime::ZERO + Duration::from_secs_f64(s));
         assert_eq!(at(0.0), 10.0);
         assert_eq!(at(5.0), 110.0);

@@ -27,6 +27,18 @@ pub enum DeadlinePolicy {
     Unfinishable,
 }
 
+impl std::str::FromStr for DeadlinePolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "off" => Ok(DeadlinePolicy::Off),
+            "expired" => Ok(DeadlinePolicy::Expired),
+            "unfinishable" => Ok(DeadlinePolicy::Unfinishable),
+            _ => Err(format!("unknown deadline policy '{s}' (off, expired, unfinishable)")),
+        }
+    }
+}
+
 /// How the server is built.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

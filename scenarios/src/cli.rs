@@ -1,0 +1,180 @@
+//! What every scenario binary shares on its command line: fault flags, input errors (exit code
+//! 2), config files, and sweeps.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use faultline::{ControlHandle, Message, Sim, SimTime};
+use faultline_faults::{ControlSource, LiveControl, Nemesis, Resolver, Script, Timeline, compile, parse_script};
+
+/// Bad input: a flag, a config line, a fault script. Printed as `error: ...`, exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InputError(pub String);
+
+/// Reads a duration flag written with a unit (`500ms`, `3s`, `2m`).
+pub fn duration_arg(s: &str) -> Result<Duration, String> {
+    faultline::parse_duration(s).map_err(|e| e.to_string())
+}
+
+/// Faults for any scenario: a script, a nemesis, live control, real-time pacing.
+#[derive(Args, Debug, Clone, Default)]
+pub struct FaultArgs {
+    /// Fault script to apply (see README: "Fault scripts").
+    #[arg(long, value_name = "FILE")]
+    pub faults: Option<PathBuf>,
+    /// Random faults, e.g. "every=20s,for=5s,kinds=partition+crash"; the faults it makes are
+    /// printed as a script (to stderr, or into --out).
+    #[arg(long, value_name = "SPEC")]
+    pub nemesis: Option<String>,
+    /// Read live fault commands from stdin or a unix socket (unix:PATH).
+    #[arg(long, value_name = "stdin|unix:PATH", value_parser = |s: &str| s.parse::<ControlSource>())]
+    pub control: Option<ControlSource>,
+    /// Pace virtual time at this many times wall time (for live runs).
+    #[arg(long, value_name = "X")]
+    pub realtime: Option<f64>,
+}
+
+/// The faults of one run, ready to install.
+pub struct FaultPlan {
+    /// Script from --faults and the script the nemesis generated, in that order.
+    pub script: Script,
+    /// What the nemesis generated (printed so that the run can be replayed).
+    pub nemesis_script: Option<Script>,
+    /// The compiled commands.
+    pub timeline: Timeline,
+}
+
+impl FaultPlan {
+    /// Reads `--faults` (relative paths against `base`), generates the nemesis, and compiles
+    /// both against the scenario's nodes. Unknown nodes and bad lines are errors here, before
+    /// the run.
+    pub fn prepare(
+        script_file: Option<&Path>,
+        nemesis: Option<&str>,
+        resolver: &Resolver,
+        seed: u64,
+        horizon: SimTime,
+    ) -> Result<FaultPlan, InputError> {
+        let mut script = Script::default();
+        if let Some(path) = script_file {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| InputError(format!("--faults {}: {e}", path.display())))?;
+            script = parse_script(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
+        }
+        let nemesis_script = match nemesis {
+            Some(spec) => {
+                let n: Nemesis = spec.parse().map_err(|e: faultline_faults::NemesisError| InputError(e.to_string()))?;
+                let generated = n.generate(resolver, seed, horizon).map_err(|e| InputError(e.to_string()))?;
+                script.entries.extend(generated.entries.iter().cloned());
+                Some(generated)
+            }
+            None => None,
+        };
+        let what = script_file.map_or_else(|| "--nemesis".to_string(), |p| p.display().to_string());
+        let timeline = compile(&script, resolver, seed, horizon).map_err(|e| InputError(format!("{what}: {e}")))?;
+        Ok(FaultPlan { script, nemesis_script, timeline })
+    }
+
+    /// Schedules the faults in `sim`.
+    pub fn install<M: Message>(&self, sim: &Sim<M>) -> Result<(), InputError> {
+        self.timeline.install(sim).map_err(|e| InputError(format!("fault schedule: {e}")))
+    }
+}
+
+/// Starts live control, if asked for.
+pub fn start_live(
+    source: Option<&ControlSource>,
+    control: ControlHandle,
+    resolver: Resolver,
+    seed: u64,
+) -> Result<Option<LiveControl>, InputError> {
+    source
+        .map(|s| LiveControl::start(s.clone(), control, resolver, seed))
+        .transpose()
+        .map_err(|e| InputError(format!("--control: {e}")))
+}
+
+/// Checks a real-time factor.
+pub fn check_realtime(x: Option<f64>) -> Result<(), InputError> {
+    match x {
+        Some(f) if !(f.is_finite() && f > 0.0) => {
+            Err(InputError(format!("--realtime must be a positive number, got {f}")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Reads a TOML config into `T`; errors name the file, line and column.
+pub fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
+    let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("--config {}: {e}", path.display())))?;
+    toml::from_str(&text).map_err(|e| InputError(format!("--config {}: {e}", path.display())))
+}
+
+/// Sets field `key` of a serializable value to `value` (written as on the command line), for
+/// sweeps: numbers stay numbers, and durations and names stay text.
+pub fn set_field<T: serde::Serialize + serde::de::DeserializeOwned>(
+    params: &T,
+    key: &str,
+    value: &str,
+) -> Result<T, InputError> {
+    let field = key.replace('-', "_");
+    let mut json = serde_json::to_value(params).map_err(|e| InputError(e.to_string()))?;
+    let slot = json.get_mut(&field).ok_or_else(|| InputError(format!("--sweep: no parameter '{key}'")))?;
+    *slot = match slot {
+        serde_json::Value::String(_) => serde_json::Value::from(value),
+        _ => {
+            serde_json::from_str(value).map_err(|_| InputError(format!("--sweep {key}: '{value}' is not a number")))?
+        }
+    };
+    serde_json::from_value(json).map_err(|e| InputError(format!("--sweep {key}={value}: {e}")))
+}
+
+/// A sweep: `NAME=FROM:TO:STEP` (numbers) or `NAME=a,b,c` (any values).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    /// The parameter, as its flag is spelled (`spike-rps`).
+    pub key: String,
+    /// The values, as written.
+    pub values: Vec<String>,
+}
+
+impl std::str::FromStr for Sweep {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let usage = || format!("--sweep takes NAME=FROM:TO:STEP or NAME=A,B,C, got '{s}'");
+        let (key, spec) = s.split_once('=').ok_or_else(usage)?;
+        let values: Vec<String> = if let [from, to, step] = spec.split(':').collect::<Vec<_>>()[..] {
+            let num = |x: &str| x.trim().parse::<f64>().map_err(|_| usage());
+            let (from, to, step) = (num(from)?, num(to)?, num(step)?);
+            if step <= 0.0 || to < from || (to - from) / step > 10_000.0 {
+                return Err(format!("--sweep {key}: need FROM <= TO and 0 < STEP, with at most 10000 steps"));
+            }
+            let n = ((to - from) / step + 1e-9).floor() as usize;
+            (0..=n).map(|i| format!("{}", from + step * i as f64)).collect()
+        } else {
+            spec.split(',').map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).collect()
+        };
+        if values.is_empty() {
+            return Err(usage());
+        }
+        Ok(Sweep { key: key.trim().to_string(), values })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sweeps_read_ranges_and_lists() {
+        let s: Sweep = "spike-rps=250:350:50".parse().unwrap();
+        assert_eq!(s.values, vec!["250", "300", "350"]);
+        let s: Sweep = "concurrency-slope=1ms,2ms".parse().unwrap();
+        assert_eq!(s.values, vec!["1ms", "2ms"]);
+        assert!("spike-rps=3:1:1".parse::<Sweep>().is_err());
+        assert!("spike-rps".parse::<Sweep>().is_err());
+    }
+}

@@ -1,0 +1,225 @@
+//! Runs one metastable study: builds the server and clients, installs faults, runs, and turns
+//! the metrics into windows, phases and a verdict.
+
+use std::time::Instant;
+
+use faultline::{LinkConfig, SimTime, TraceFormat, TraceOutput, TraceSink};
+use faultline_faults::Resolver;
+use faultline_nodes::metastable::{Client, Msg, Server, metric};
+use serde::{Deserialize, Serialize};
+
+use super::analysis::{self, Phases, Window};
+use super::params::{LoadKind, Params};
+use crate::cli::{FaultArgs, FaultPlan, InputError, check_realtime, start_live};
+
+/// What set the system off.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Trigger {
+    /// `spike`, `ramp` or `fault`.
+    pub kind: String,
+    /// Start (s).
+    pub start_s: f64,
+    /// End (s).
+    pub end_s: f64,
+}
+
+/// Counts over the whole run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Totals {
+    /// New requests.
+    pub offered: u64,
+    /// Attempts.
+    pub attempts: u64,
+    /// Retries.
+    pub retries: u64,
+    /// Successes in time.
+    pub goodput: u64,
+    /// Attempts timed out.
+    pub timeouts: u64,
+    /// Attempts rejected, shed or dropped.
+    pub shed: u64,
+    /// Replies to attempts whose clients had given up.
+    pub late: u64,
+    /// Requests that gave up.
+    pub failed: u64,
+    /// Attempts the server served.
+    pub served: u64,
+}
+
+/// The study's result: the `--json` object and `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    /// Every parameter.
+    pub params: Params,
+    /// Server throughput with every slot busy (requests/s).
+    pub capacity_rps: f64,
+    /// The trigger, if any.
+    pub trigger: Option<Trigger>,
+    /// Before, during, after.
+    pub phases: Phases,
+    /// Goodput came back within 5% of before and stayed (absent without a trigger).
+    pub recovered: Option<bool>,
+    /// Seconds from the trigger's end to recovery.
+    pub recovery_s: Option<f64>,
+    /// What happened, in words.
+    pub verdict: String,
+    /// Counts over the run.
+    pub totals: Totals,
+    /// The faults applied, as a script (from --faults and --nemesis).
+    pub faults: Option<String>,
+    /// The time series.
+    pub windows: Vec<Window>,
+}
+
+/// How hard the simulator worked (kept out of the summary, which must not depend on the
+/// machine).
+#[derive(Clone, Copy, Debug)]
+pub struct Speed {
+    /// Wall-clock seconds of the run.
+    pub wall_s: f64,
+    /// Virtual seconds simulated.
+    pub virtual_s: f64,
+    /// Requests simulated (attempts).
+    pub attempts: u64,
+    /// Events the core fired.
+    pub events: u64,
+}
+
+/// Runs the study.
+pub fn run(params: &Params, live: &FaultArgs) -> Result<(Summary, Speed), InputError> {
+    params.validate()?;
+    check_realtime(live.realtime)?;
+    let mut builder = faultline::Sim::<Msg>::builder(params.seed)
+        .default_link(LinkConfig::constant(params.link_latency))
+        .metrics_window(params.window);
+    if let Some(x) = live.realtime {
+        builder = builder.realtime(x);
+    }
+    if live.control.is_some() || live.realtime.is_some() {
+        // A live run shows every command as it applies, with its virtual time.
+        let out = TraceOutput::new(TraceFormat::Text, TraceSink::Stderr).filtered("faultline::control=info,warn");
+        builder = builder.trace(out);
+    }
+    let server = params.server();
+    builder = builder.node("server", move || Server::new(server.clone()));
+    for i in 0..params.clients {
+        let client = params.client();
+        builder = builder.node(&format!("client-{i}"), move || Client::new(client.clone()));
+    }
+    let mut sim = builder.build().map_err(|e| InputError(e.to_string()))?;
+    let end = SimTime::ZERO + params.duration;
+    let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
+    let plan = FaultPlan::prepare(params.faults.as_deref(), params.nemesis.as_deref(), &resolver, params.seed, end)?;
+    plan.install(&sim)?;
+    let _live = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
+
+    let wall = Instant::now();
+    sim.run_until(end);
+    let wall_s = wall.elapsed().as_secs_f64();
+    let report = sim.finish().map_err(|e| InputError(e.to_string()))?;
+
+    let width = params.window.as_secs_f64();
+    let n = (params.duration.as_secs_f64() / width).ceil() as usize;
+    let metrics = &report.metrics;
+    let series = |name: &str, pick: fn(&faultline::metrics::WindowStats) -> i64| -> Vec<i64> {
+        let mut v: Vec<i64> = metrics.metric(name).map(|m| m.windows().iter().map(pick).collect()).unwrap_or_default();
+        v.resize(n, 0);
+        v.truncate(n);
+        v
+    };
+    let count = |name: &str| series(name, |w| w.sum as i64);
+    let (offered, attempts, retries, goodput) =
+        (count(metric::OFFERED), count(metric::ATTEMPTS), count(metric::RETRIES), count(metric::GOODPUT));
+    let (timeouts, late, shed) = (count(metric::TIMEOUTS), count(metric::LATE), count(metric::SHED));
+    let (expired, unfinishable) = (count(metric::EXPIRED), count(metric::UNFINISHABLE));
+    let (queue, concurrency) = (series(metric::QUEUE, |w| w.max), series(metric::CONCURRENCY, |w| w.max));
+    let latency = metrics.metric(metric::LATENCY);
+    let lat_windows = latency.as_ref().map(|m| m.windows()).unwrap_or_default();
+    let ms = |ns: Option<u64>| ns.map(|v| v as f64 / 1e6);
+    let windows: Vec<Window> = (0..n)
+        .map(|i| Window {
+            t_s: i as f64 * width,
+            offered: offered[i] as u64,
+            attempts: attempts[i] as u64,
+            retries: retries[i] as u64,
+            goodput: goodput[i] as u64,
+            timeouts: timeouts[i] as u64,
+            shed: (shed[i] + expired[i] + unfinishable[i]) as u64,
+            late: late[i] as u64,
+            queue: queue[i],
+            concurrency: concurrency[i],
+            p50_ms: lat_windows.get(i).and_then(|w| ms(w.p50)),
+            p99_ms: lat_windows.get(i).and_then(|w| ms(w.p99)),
+        })
+        .collect();
+
+    let trigger = match params.load {
+        LoadKind::Spike | LoadKind::Ramp => Some(Trigger {
+            kind: format!("{:?}", params.load).to_lowercase(),
+            start_s: params.spike_start.as_secs_f64(),
+            end_s: (params.spike_start + params.spike_duration).as_secs_f64(),
+        }),
+        LoadKind::Constant => plan.timeline.span().map(|(a, b)| Trigger {
+            kind: "fault".into(),
+            start_s: a.as_secs_f64(),
+            end_s: b.as_secs_f64(),
+        }),
+    };
+    let percentiles = |r: std::ops::Range<usize>| match &latency {
+        Some(m) if !r.is_empty() => {
+            let s = m.stats_in(r);
+            if s.count == 0 { (None, None) } else { (Some(s.p50 as f64 / 1e6), Some(s.p99 as f64 / 1e6)) }
+        }
+        _ => (None, None),
+    };
+    let idx = |t: f64| ((t / width).ceil() as usize).min(n);
+    let (phases, recovery) = match &trigger {
+        None => {
+            (Phases { before: analysis::phase(&windows, 0..n, width, &percentiles), during: None, after: None }, None)
+        }
+        Some(t) => {
+            let (start, stop) = ((t.start_s / width).floor() as usize, idx(t.end_s));
+            let settle = idx(t.end_s + params.settle.as_secs_f64());
+            let before = analysis::phase(&windows, 0..start, width, &percentiles);
+            let during = analysis::phase(&windows, start..stop.max(start), width, &percentiles);
+            let after = analysis::phase(&windows, settle..n.max(settle), width, &percentiles);
+            let k = ((5.0 / width).ceil() as usize).max(1);
+            let base = if start > 0 { before.goodput_ratio } else { 1.0 };
+            let rec = analysis::recovery(&windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
+            (Phases { before, during: Some(during), after: Some(after) }, Some(rec))
+        }
+    };
+    let verdict = analysis::verdict(
+        &phases,
+        recovery.flatten(),
+        trigger.as_ref().map_or("trigger", |t| if t.kind == "fault" { "fault" } else { "spike" }),
+        trigger.as_ref().map_or(0.0, |t| params.duration.as_secs_f64() - t.end_s),
+    );
+    let total = |v: &[i64]| v.iter().sum::<i64>() as u64;
+    let totals = Totals {
+        offered: total(&offered),
+        attempts: total(&attempts),
+        retries: total(&retries),
+        goodput: total(&goodput),
+        timeouts: total(&timeouts),
+        shed: total(&shed) + total(&expired) + total(&unfinishable),
+        late: total(&late),
+        failed: metrics.metric(metric::FAILED).map_or(0, |m| m.total() as u64),
+        served: metrics.metric(metric::SERVED).map_or(0, |m| m.total() as u64),
+    };
+    let speed =
+        Speed { wall_s, virtual_s: report.end.as_secs_f64(), attempts: totals.attempts, events: report.engine.events };
+    let summary = Summary {
+        params: params.clone(),
+        capacity_rps: params.capacity_rps(),
+        trigger,
+        phases,
+        recovered: recovery.map(|r| r.is_some()),
+        recovery_s: recovery.flatten(),
+        verdict,
+        totals,
+        faults: (!plan.script.entries.is_empty()).then(|| plan.script.to_string()),
+        windows,
+    };
+    Ok((summary, speed))
+}

@@ -1,0 +1,37 @@
+//! Report writers every study shares: JSON, CSV, an SVG chart, and the `--out DIR` folder.
+
+pub mod chart;
+pub mod csv;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+
+pub use chart::{Chart, Line};
+
+/// The `--out DIR` folder of a run.
+pub struct OutDir {
+    dir: PathBuf,
+}
+
+impl OutDir {
+    /// Creates the folder (and its parents) if needed.
+    pub fn create(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir).with_context(|| format!("--out {}: cannot create the folder", dir.display()))?;
+        Ok(OutDir { dir: dir.to_path_buf() })
+    }
+
+    /// Writes `name` in the folder.
+    pub fn write(&self, name: &str, contents: &[u8]) -> Result<PathBuf> {
+        let path = self.dir.join(name);
+        std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+        Ok(path)
+    }
+
+    /// Writes `value` as pretty JSON.
+    pub fn json(&self, name: &str, value: &impl serde::Serialize) -> Result<PathBuf> {
+        let mut text = serde_json::to_string_pretty(value)?;
+        text.push('\n');
+        self.write(name, text.as_bytes())
+    }
+}
