@@ -32,7 +32,7 @@ pub struct FaultArgs {
     #[arg(long, value_name = "stdin|unix:PATH", value_parser = |s: &str| s.parse::<ControlSource>())]
     pub control: Option<ControlSource>,
     /// Pace virtual time at this many times wall time (for live runs).
-    #[arg(long, value_name = "X")]
+    #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub realtime: Option<f64>,
 }
 

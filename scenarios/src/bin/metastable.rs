@@ -30,10 +30,10 @@ struct Args {
     #[arg(long, value_enum)]
     load: Option<LoadKind>,
     /// Requests/s outside the spike.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     base_rps: Option<f64>,
     /// Requests/s during the spike (the peak, for a ramp).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     spike_rps: Option<f64>,
     /// When the spike starts.
     #[arg(long, value_parser = duration_arg)]
@@ -72,10 +72,10 @@ struct Args {
     #[arg(long, value_parser = duration_arg)]
     backoff_cap: Option<Duration>,
     /// Retry budget: tokens each success deposits (a retry costs one).
-    #[arg(long, value_name = "RATIO")]
+    #[arg(long, value_name = "RATIO", allow_negative_numbers = true)]
     retry_budget: Option<f64>,
     /// Most tokens a client's retry budget holds.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     retry_budget_max: Option<f64>,
     /// Circuit breaker on the clients.
     #[arg(long)]
@@ -84,7 +84,7 @@ struct Args {
     #[arg(long)]
     breaker_window: Option<usize>,
     /// Failure fraction that opens the breaker.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     breaker_failure_ratio: Option<f64>,
     /// How long the breaker stays open.
     #[arg(long, value_parser = duration_arg)]
