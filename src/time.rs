@@ -10,7 +10,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 ///
 /// Nodes never see the wall clock: every `now()` is a `SimTime`, and it only moves when every
 /// task of the simulation is waiting on the core.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct SimTime(u64);
 
 impl SimTime {
@@ -68,6 +68,12 @@ impl Sub for SimTime {
     type Output = Duration;
     fn sub(self, earlier: SimTime) -> Duration {
         self.saturating_since(earlier)
+    }
+}
+
+impl fmt::Debug for SimTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use faultline_nodes::metastable::{Backoff, DeadlinePolicy};
-use faultline_scenarios::cli::FaultArgs;
+use faultline_scenarios::cli::{FaultArgs, TraceArgs};
 use faultline_scenarios::metastable::{LoadKind, Params, Summary, run};
 
 fn spike() -> Params {
@@ -13,7 +13,7 @@ fn spike() -> Params {
 }
 
 fn study(p: &Params) -> Summary {
-    run(p, &FaultArgs::default()).unwrap().0
+    run(p, &FaultArgs::default(), &TraceArgs::default()).unwrap().0
 }
 
 fn after(s: &Summary) -> &faultline_scenarios::metastable::analysis::Phase {

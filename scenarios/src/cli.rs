@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use faultline::{ControlHandle, Message, Sim, SimTime};
+use faultline::{ControlHandle, Message, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
 use faultline_faults::{ControlSource, LiveControl, Nemesis, Resolver, Script, Timeline, compile, parse_script};
 
 /// Bad input: a flag, a config line, a fault script. Printed as `error: ...`, exit code 2.
@@ -34,6 +34,26 @@ pub struct FaultArgs {
     /// Pace virtual time at this many times wall time (for live runs).
     #[arg(long, value_name = "X", allow_negative_numbers = true)]
     pub realtime: Option<f64>,
+}
+
+/// Traces of a run, for tracing tools; `RUST_LOG` selects what goes in (default `info`).
+#[derive(Args, Debug, Clone, Default)]
+pub struct TraceArgs {
+    /// Write a JSON-lines trace (virtual time and node on every line).
+    #[arg(long, value_name = "FILE")]
+    pub trace_json: Option<PathBuf>,
+    /// Write a Chrome trace-event file: open it in Perfetto (ui.perfetto.dev) or chrome://tracing.
+    #[arg(long, value_name = "FILE")]
+    pub trace_chrome: Option<PathBuf>,
+}
+
+impl TraceArgs {
+    /// The trace outputs asked for.
+    pub fn outputs(&self) -> Vec<TraceOutput> {
+        let file = |format, path: &PathBuf| TraceOutput::new(format, TraceSink::File(path.clone()));
+        let json = self.trace_json.iter().map(|p| file(TraceFormat::JsonLines, p));
+        json.chain(self.trace_chrome.iter().map(|p| file(TraceFormat::Chrome, p))).collect()
+    }
 }
 
 /// The faults of one run, ready to install.

@@ -19,12 +19,15 @@ struct Out {
     w: Box<dyn Write + Send>,
     name: String,
     first: bool,
+    /// Finished: whatever comes later (spans of tasks dropped with the runtime) is not written.
+    closed: bool,
     error: Option<io::Error>,
 }
 
 impl Out {
     fn line(&mut self, text: &str) {
-        if self.error.is_none()
+        if !self.closed
+            && self.error.is_none()
             && let Err(e) = self.w.write_all(text.as_bytes())
         {
             self.error = Some(e);
@@ -57,7 +60,7 @@ impl TraceLayer {
         };
         let layer = TraceLayer {
             format: output.format,
-            out: Arc::new(Mutex::new(Out { w, name, first: true, error: None })),
+            out: Arc::new(Mutex::new(Out { w, name, first: true, closed: false, error: None })),
             clock,
             names,
         };
@@ -94,9 +97,13 @@ impl TraceLayer {
     /// Ends the output (closes the Chrome array) and flushes; reports the first write error.
     pub(crate) fn finish(&self) -> Result<(), TraceError> {
         let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
+        if out.closed {
+            return Ok(());
+        }
         if self.format == TraceFormat::Chrome {
             out.line("\n]\n");
         }
+        out.closed = true;
         if out.error.is_none()
             && let Err(e) = out.w.flush()
         {

@@ -80,13 +80,23 @@ impl Shared {
 
     fn breaker_record(&self, ok: bool) {
         if let Some(b) = &self.breaker {
-            b.borrow_mut().record(self.ctx.now(), ok);
+            let mut b = b.borrow_mut();
+            let now = self.ctx.now();
+            let before = b.state(now);
+            b.record(now, ok);
+            let after = b.state(now);
+            if std::mem::discriminant(&before) != std::mem::discriminant(&after) {
+                tracing::info!(from = ?before, to = ?after, "breaker");
+            }
         }
     }
 
     /// One request, from its first attempt to success or giving up.
     async fn request(self: Rc<Self>, id: u64) {
         let ctx = &self.ctx;
+        // Created, never entered (it lives across awaits): from creation to close it is the
+        // request's slice in a Chrome trace.
+        let _span = tracing::info_span!("request", id);
         let created = ctx.now();
         ctx.count("offered", 1);
         let mut wait = Duration::ZERO;
@@ -94,6 +104,7 @@ impl Shared {
             if attempt > 0 {
                 if self.budget.as_ref().is_some_and(|b| !b.borrow_mut().try_spend()) {
                     ctx.count("budget_exhausted", 1);
+                    tracing::debug!(id, attempt, "no retry: budget exhausted");
                     break;
                 }
                 let c = &self.config;
@@ -105,6 +116,7 @@ impl Shared {
             if !self.breaker_allows(ctx.now()) {
                 ctx.count("breaker_open", 1);
                 ctx.count("shed", 1);
+                tracing::debug!(id, attempt, "failed fast: breaker open");
                 break;
             }
             ctx.count("attempts", 1);
@@ -132,6 +144,7 @@ impl Shared {
                 Err(_elapsed) => {
                     self.waiters.borrow_mut().remove(&(id, attempt));
                     ctx.count("timeouts", 1);
+                    tracing::debug!(id, attempt, "timed out");
                     self.breaker_record(false);
                 }
             }

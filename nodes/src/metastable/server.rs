@@ -116,7 +116,10 @@ fn next_job(ctx: &Context<Msg>, config: &ServerConfig, st: &mut State) -> Option
         let lifo = config.lifo_above.is_some_and(|n| st.queue.len() > n);
         let job = if lifo { st.queue.pop_back()? } else { st.queue.pop_front()? };
         match config.refuse(&job, ctx.now(), st.active) {
-            Some(reason) => ctx.count(reason, 1),
+            Some(reason) => {
+                ctx.count(reason, 1);
+                tracing::debug!(id = job.id, attempt = job.attempt, reason, "dropped");
+            }
             None => return Some(job),
         }
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Parser;
 use faultline_nodes::metastable::{Backoff, DeadlinePolicy};
-use faultline_scenarios::cli::{FaultArgs, InputError, Sweep, duration_arg, read_config, set_field};
+use faultline_scenarios::cli::{FaultArgs, InputError, Sweep, TraceArgs, duration_arg, read_config, set_field};
 use faultline_scenarios::metastable::{self, LoadKind, Params, Summary};
 use faultline_scenarios::report::OutDir;
 
@@ -115,6 +115,8 @@ struct Args {
     settle: Option<Duration>,
     #[command(flatten)]
     faults: FaultArgs,
+    #[command(flatten)]
+    traces: TraceArgs,
     /// Print one JSON object on stdout and nothing else.
     #[arg(long)]
     json: bool,
@@ -162,7 +164,7 @@ fn params(args: &Args) -> Result<Params, InputError> {
 }
 
 fn single(args: &Args, p: &Params) -> Result<()> {
-    let (summary, speed) = metastable::run(p, &args.faults)?;
+    let (summary, speed) = metastable::run(p, &args.faults, &args.traces)?;
     if args.json {
         println!("{}", serde_json::to_string(&summary)?);
     } else {
@@ -213,7 +215,9 @@ fn sweep(args: &Args, p: &Params, sweep: &Sweep) -> Result<()> {
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(params) = runs.get(i) else { break };
-                        mine.push(metastable::run(params, &FaultArgs::default()).map(|(s, _)| (i, s)));
+                        mine.push(
+                            metastable::run(params, &FaultArgs::default(), &TraceArgs::default()).map(|(s, _)| (i, s)),
+                        );
                     }
                     mine
                 })

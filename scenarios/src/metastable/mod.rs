@@ -91,7 +91,7 @@ pub fn chart(s: &Summary) -> Chart {
     };
     let line = |label: &str, color, points, right| Line { label: label.to_string(), color, points, right };
     Chart {
-        title: format!("metastable: {}", s.verdict.split(':').next().unwrap_or("")),
+        title: format!("{} ({})", s.params.headline(), s.verdict.split(':').next().unwrap_or("")),
         x_label: "virtual time (s)".into(),
         left_label: "per second".into(),
         right_label: "p99 latency (ms)".into(),

@@ -264,6 +264,42 @@ impl Params {
         self.capacity as f64 / self.server().service_time(self.capacity).as_secs_f64()
     }
 
+    /// A few words for a chart title: the load and the retry policy.
+    pub fn headline(&self) -> String {
+        let load = match self.load {
+            LoadKind::Constant => format!("constant {} rps", self.base_rps),
+            LoadKind::Spike => format!("spike {} -> {} rps", self.base_rps, self.spike_rps),
+            LoadKind::Ramp => format!("ramp {} -> {} rps", self.base_rps, self.spike_rps),
+        };
+        let mut words = vec![load, format!("{} retries", self.max_retries), format!("backoff {}", self.backoff)];
+        words.extend(self.defences());
+        words.join(", ")
+    }
+
+    /// The defences switched on, in words.
+    pub fn defences(&self) -> Vec<String> {
+        let mut d = Vec::new();
+        if let Some(r) = self.retry_budget {
+            d.push(format!("retry budget {r}"));
+        }
+        if self.breaker {
+            d.push("circuit breaker".to_string());
+        }
+        if let Some(n) = self.queue_limit {
+            d.push(format!("queue limit {n}"));
+        }
+        if let Some(n) = self.shed_above {
+            d.push(format!("shed above {n}"));
+        }
+        if self.deadline != DeadlinePolicy::Off {
+            d.push(format!("deadline drop {:?}", self.deadline).to_lowercase());
+        }
+        if let Some(n) = self.lifo_above {
+            d.push(format!("LIFO above {n}"));
+        }
+        d
+    }
+
     /// One line that says what was run.
     pub fn describe(&self) -> String {
         let load = match self.load {
@@ -284,25 +320,7 @@ impl Params {
                 self.spike_start.as_secs_f64()
             ),
         };
-        let mut defences = Vec::new();
-        if let Some(r) = self.retry_budget {
-            defences.push(format!("retry budget {r}"));
-        }
-        if self.breaker {
-            defences.push("circuit breaker".to_string());
-        }
-        if let Some(n) = self.queue_limit {
-            defences.push(format!("queue limit {n}"));
-        }
-        if let Some(n) = self.shed_above {
-            defences.push(format!("shed above {n}"));
-        }
-        if self.deadline != DeadlinePolicy::Off {
-            defences.push(format!("deadline drop {:?}", self.deadline).to_lowercase());
-        }
-        if let Some(n) = self.lifo_above {
-            defences.push(format!("LIFO above {n}"));
-        }
+        let defences = self.defences();
         format!(
             "{load}; server {} slots, {} ms + {} ms per active (~{:.0} rps at full concurrency); timeout {}s, {} retries, backoff {}{}",
             self.capacity,

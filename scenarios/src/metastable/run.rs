@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::analysis::{self, Phases, Window};
 use super::params::{LoadKind, Params};
-use crate::cli::{FaultArgs, FaultPlan, InputError, check_realtime, start_live};
+use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
 
 /// What set the system off.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -85,8 +85,9 @@ pub struct Speed {
     pub events: u64,
 }
 
-/// Runs the study.
-pub fn run(params: &Params, live: &FaultArgs) -> Result<(Summary, Speed), InputError> {
+/// Runs the study: faults from `params`, live control and pacing from `live`, traces as
+/// `traces` asks.
+pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Summary, Speed), InputError> {
     params.validate()?;
     check_realtime(live.realtime)?;
     let mut builder = faultline::Sim::<Msg>::builder(params.seed)
@@ -99,6 +100,9 @@ pub fn run(params: &Params, live: &FaultArgs) -> Result<(Summary, Speed), InputE
         // A live run shows every command as it applies, with its virtual time.
         let out = TraceOutput::new(TraceFormat::Text, TraceSink::Stderr).filtered("faultline::control=info,warn");
         builder = builder.trace(out);
+    }
+    for output in traces.outputs() {
+        builder = builder.trace(output);
     }
     let server = params.server();
     builder = builder.node("server", move || Server::new(server.clone()));

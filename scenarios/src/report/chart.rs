@@ -39,12 +39,16 @@ const R: f64 = 80.0;
 const T: f64 = 50.0;
 const B: f64 = 60.0;
 
-fn nice_max(v: f64) -> f64 {
-    if v <= 0.0 {
-        return 1.0;
+/// A round tick step (1, 2 or 5 times a power of ten) giving at most six ticks up to `max`, and
+/// the axis end: the first tick at or past `max`.
+fn axis(max: f64) -> (f64, f64) {
+    if max <= 0.0 || !max.is_finite() {
+        return (0.2, 1.0);
     }
-    let mag = 10f64.powf(v.log10().floor());
-    [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|&m| m >= v).unwrap_or(10.0 * mag)
+    let rough = max / 6.0;
+    let mag = 10f64.powf(rough.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0].iter().map(|m| m * mag).find(|&m| m >= rough).unwrap_or(10.0 * mag);
+    (step, (max / step).ceil().max(1.0) * step)
 }
 
 fn esc(s: &str) -> String {
@@ -55,12 +59,12 @@ impl Chart {
     /// The SVG document.
     pub fn render(&self) -> String {
         let xs = self.lines.iter().flat_map(|l| l.points.iter().map(|p| p.0));
-        let x_max = nice_max(xs.fold(0.0, f64::max));
-        let y_max = |right: bool| {
+        let (x_step, x_max) = axis(xs.fold(0.0, f64::max));
+        let y_axis = |right: bool| {
             let m = self.lines.iter().filter(|l| l.right == right).flat_map(|l| l.points.iter().filter_map(|p| p.1));
-            nice_max(m.fold(0.0, f64::max))
+            axis(m.fold(0.0, f64::max))
         };
-        let (yl, yr) = (y_max(false), y_max(true));
+        let ((yl_step, yl), (yr_step, yr)) = (y_axis(false), y_axis(true));
         let (pw, ph) = (W - L - R, H - T - B);
         let px = |x: f64| L + x / x_max * pw;
         let py = |y: f64, max: f64| T + ph - y / max * ph;
@@ -91,16 +95,20 @@ impl Chart {
                 esc(label)
             );
         }
-        for i in 0..=5 {
-            let f = f64::from(i) / 5.0;
-            let y = T + ph - f * ph;
+        let ticks =
+            |step: f64, max: f64| (0..).map(move |i| f64::from(i) * step).take_while(move |v| *v <= max * (1.0 + 1e-9));
+        for v in ticks(yl_step, yl) {
+            let y = py(v, yl);
             let _ = writeln!(s, r##"<line x1="{L}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/>"##, L + pw);
-            let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, L - 6.0, y + 4.0, yl * f);
-            if self.lines.iter().any(|l| l.right) {
-                let _ = writeln!(s, r#"<text x="{}" y="{:.1}">{}</text>"#, L + pw + 6.0, y + 4.0, yr * f);
+            let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{v}</text>"#, L - 6.0, y + 4.0);
+        }
+        if self.lines.iter().any(|l| l.right) {
+            for v in ticks(yr_step, yr) {
+                let _ = writeln!(s, r#"<text x="{}" y="{:.1}">{v}</text>"#, L + pw + 6.0, py(v, yr) + 4.0);
             }
-            let x = L + f * pw;
-            let _ = writeln!(s, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, T + ph + 18.0, x_max * f);
+        }
+        for v in ticks(x_step, x_max) {
+            let _ = writeln!(s, r#"<text x="{:.1}" y="{}" text-anchor="middle">{v}</text>"#, px(v), T + ph + 18.0);
         }
         let _ = writeln!(s, r##"<rect x="{L}" y="{T}" width="{pw}" height="{ph}" fill="none" stroke="#444"/>"##);
         let _ = writeln!(
@@ -160,6 +168,14 @@ impl Chart {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn axes_end_on_the_first_round_tick_past_the_data() {
+        assert_eq!(axis(119.0), (20.0, 120.0));
+        assert_eq!(axis(1560.0), (500.0, 2000.0));
+        assert_eq!(axis(0.0), (0.2, 1.0));
+        assert_eq!(axis(7.0), (2.0, 8.0));
+    }
 
     #[test]
     fn renders_lines_gaps_axes_and_spans() {
