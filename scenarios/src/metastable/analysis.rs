@@ -3,11 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// One time window of the run.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Window {
-    /// Start of the window, in seconds.
-    pub t_s: f64,
+/// What happened to requests over some time: a window, or the whole run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
     /// New requests.
     pub offered: u64,
     /// Attempts, retries included.
@@ -22,6 +20,30 @@ pub struct Window {
     pub shed: u64,
     /// Replies that came after their client had given up: the server's wasted work.
     pub late: u64,
+}
+
+impl std::iter::Sum for Counts {
+    fn sum<I: Iterator<Item = Counts>>(iter: I) -> Counts {
+        iter.fold(Counts::default(), |a, b| Counts {
+            offered: a.offered + b.offered,
+            attempts: a.attempts + b.attempts,
+            retries: a.retries + b.retries,
+            goodput: a.goodput + b.goodput,
+            timeouts: a.timeouts + b.timeouts,
+            shed: a.shed + b.shed,
+            late: a.late + b.late,
+        })
+    }
+}
+
+/// One time window of the run.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    /// Start of the window, in seconds.
+    pub t_s: f64,
+    /// Requests in the window.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Longest server queue in the window.
     pub queue: i64,
     /// Most requests in service in the window.
@@ -75,17 +97,17 @@ pub fn phase(
 ) -> Phase {
     let ws = &windows[range.clone()];
     let secs = (ws.len() as f64 * width_s).max(f64::MIN_POSITIVE);
-    let sum = |f: fn(&Window) -> u64| ws.iter().map(f).sum::<u64>() as f64;
-    let offered = sum(|w| w.offered);
+    let c: Counts = ws.iter().map(|w| w.counts).sum();
+    let (offered, goodput) = (c.offered as f64, c.goodput as f64);
     let (p50_ms, p99_ms) = percentiles(range.clone());
     Phase {
         start_s: range.start as f64 * width_s,
         end_s: range.end as f64 * width_s,
         offered_rps: offered / secs,
-        goodput_rps: sum(|w| w.goodput) / secs,
-        goodput_ratio: if offered > 0.0 { sum(|w| w.goodput) / offered } else { 1.0 },
-        retry_amplification: if offered > 0.0 { sum(|w| w.attempts) / offered } else { 0.0 },
-        late_rps: sum(|w| w.late) / secs,
+        goodput_rps: goodput / secs,
+        goodput_ratio: if offered > 0.0 { goodput / offered } else { 1.0 },
+        retry_amplification: if offered > 0.0 { c.attempts as f64 / offered } else { 0.0 },
+        late_rps: c.late as f64 / secs,
         p50_ms,
         p99_ms,
     }
@@ -93,10 +115,8 @@ pub fn phase(
 
 /// Goodput ratio over windows `i..i + k`.
 fn moving_ratio(windows: &[Window], i: usize, k: usize) -> f64 {
-    let ws = &windows[i..i + k];
-    let offered: u64 = ws.iter().map(|w| w.offered).sum();
-    let goodput: u64 = ws.iter().map(|w| w.goodput).sum();
-    if offered == 0 { 1.0 } else { goodput as f64 / offered as f64 }
+    let c: Counts = windows[i..i + k].iter().map(|w| w.counts).sum();
+    if c.offered == 0 { 1.0 } else { c.goodput as f64 / c.offered as f64 }
 }
 
 /// The first window at or after `from` from which the goodput ratio, judged on a moving window
@@ -153,7 +173,7 @@ mod tests {
     use super::*;
 
     fn w(offered: u64, goodput: u64) -> Window {
-        Window { offered, goodput, attempts: offered, ..Window::default() }
+        Window { counts: Counts { offered, goodput, attempts: offered, ..Counts::default() }, ..Window::default() }
     }
 
     #[test]

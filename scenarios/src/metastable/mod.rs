@@ -38,7 +38,7 @@ pub fn text(s: &Summary) -> String {
             ms(p.p99_ms)
         );
     }
-    let t = &s.totals;
+    let t = &s.totals.counts;
     let _ = writeln!(
         out,
         "\ntotals: {} requests, {} attempts ({} retries), {} in time, {} timeouts, {} shed, {} replies to clients that had given up",
@@ -67,13 +67,13 @@ pub fn windows_csv(s: &Summary) -> String {
     let rows = s.windows.iter().map(|w| {
         vec![
             w.t_s.to_string(),
-            w.offered.to_string(),
-            w.attempts.to_string(),
-            w.retries.to_string(),
-            w.goodput.to_string(),
-            w.timeouts.to_string(),
-            w.shed.to_string(),
-            w.late.to_string(),
+            w.counts.offered.to_string(),
+            w.counts.attempts.to_string(),
+            w.counts.retries.to_string(),
+            w.counts.goodput.to_string(),
+            w.counts.timeouts.to_string(),
+            w.counts.shed.to_string(),
+            w.counts.late.to_string(),
             w.queue.to_string(),
             w.concurrency.to_string(),
             csv::cell(w.p50_ms),
@@ -86,8 +86,8 @@ pub fn windows_csv(s: &Summary) -> String {
 /// `chart.svg`: offered, goodput, retries, timeouts and p99 over time, the trigger shaded.
 pub fn chart(s: &Summary) -> Chart {
     let width = s.params.window.as_secs_f64();
-    let per_s = |f: fn(&analysis::Window) -> u64| {
-        s.windows.iter().map(|w| (w.t_s, Some(f(w) as f64 / width))).collect::<Vec<_>>()
+    let per_s = |f: fn(&analysis::Counts) -> u64| {
+        s.windows.iter().map(|w| (w.t_s, Some(f(&w.counts) as f64 / width))).collect::<Vec<_>>()
     };
     let line = |label: &str, color, points, right| Line { label: label.to_string(), color, points, right };
     Chart {

@@ -8,7 +8,7 @@ use faultline_faults::Resolver;
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
 
-use super::analysis::{self, Phases, Window};
+use super::analysis::{self, Counts, Phases, Window};
 use super::params::{LoadKind, Params};
 use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
 
@@ -26,20 +26,9 @@ pub struct Trigger {
 /// Counts over the whole run.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
-    /// New requests.
-    pub offered: u64,
-    /// Attempts.
-    pub attempts: u64,
-    /// Retries.
-    pub retries: u64,
-    /// Successes in time.
-    pub goodput: u64,
-    /// Attempts timed out.
-    pub timeouts: u64,
-    /// Attempts rejected, shed or dropped.
-    pub shed: u64,
-    /// Replies to attempts whose clients had given up.
-    pub late: u64,
+    /// The windows' counts, summed.
+    #[serde(flatten)]
+    pub counts: Counts,
     /// Requests that gave up.
     pub failed: u64,
     /// Attempts the server served.
@@ -143,13 +132,15 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
     let windows: Vec<Window> = (0..n)
         .map(|i| Window {
             t_s: i as f64 * width,
-            offered: offered[i] as u64,
-            attempts: attempts[i] as u64,
-            retries: retries[i] as u64,
-            goodput: goodput[i] as u64,
-            timeouts: timeouts[i] as u64,
-            shed: (shed[i] + expired[i] + unfinishable[i]) as u64,
-            late: late[i] as u64,
+            counts: Counts {
+                offered: offered[i] as u64,
+                attempts: attempts[i] as u64,
+                retries: retries[i] as u64,
+                goodput: goodput[i] as u64,
+                timeouts: timeouts[i] as u64,
+                shed: (shed[i] + expired[i] + unfinishable[i]) as u64,
+                late: late[i] as u64,
+            },
             queue: queue[i],
             concurrency: concurrency[i],
             p50_ms: lat_windows.get(i).and_then(|w| ms(w.p50)),
@@ -199,20 +190,17 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
         trigger.as_ref().map_or("trigger", |t| if t.kind == "fault" { "fault" } else { "spike" }),
         trigger.as_ref().map_or(0.0, |t| params.duration.as_secs_f64() - t.end_s),
     );
-    let total = |v: &[i64]| v.iter().sum::<i64>() as u64;
     let totals = Totals {
-        offered: total(&offered),
-        attempts: total(&attempts),
-        retries: total(&retries),
-        goodput: total(&goodput),
-        timeouts: total(&timeouts),
-        shed: total(&shed) + total(&expired) + total(&unfinishable),
-        late: total(&late),
+        counts: windows.iter().map(|w| w.counts).sum(),
         failed: metrics.metric(metric::FAILED).map_or(0, |m| m.total() as u64),
         served: metrics.metric(metric::SERVED).map_or(0, |m| m.total() as u64),
     };
-    let speed =
-        Speed { wall_s, virtual_s: report.end.as_secs_f64(), attempts: totals.attempts, events: report.engine.events };
+    let speed = Speed {
+        wall_s,
+        virtual_s: report.end.as_secs_f64(),
+        attempts: totals.counts.attempts,
+        events: report.engine.events,
+    };
     let summary = Summary {
         params: params.clone(),
         capacity_rps: params.capacity_rps(),
