@@ -123,7 +123,9 @@ impl<M: Message> Context<M> {
     }
 
     /// Waits for the next message. A message that does not decode as `M` is dropped, traced
-    /// and counted, as a real server drops a malformed packet.
+    /// and counted, as a real server drops a malformed packet. One task of a node receives at
+    /// a time (the inbox wakes the last task that waited); give sub-tasks their messages
+    /// through the node's own channels.
     pub async fn recv(&self) -> Envelope<M> {
         loop {
             let packet = self.recv_raw().await;

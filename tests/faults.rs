@@ -143,7 +143,7 @@ fn live_commands_over_a_unix_socket_cut_and_restore_traffic() {
             let unknown = ask("crash database");
             std::thread::sleep(Duration::from_millis(200));
             let status = ask("status");
-            let heal = ask("heal");
+            let heal = ask("heal live1");
             (cut, bad, unknown, status, heal)
         }
     });
@@ -164,7 +164,7 @@ fn live_commands_over_a_unix_socket_cut_and_restore_traffic() {
     );
     assert!(unknown.starts_with("error: column 7: 'database' matches no node"), "{unknown}");
     assert!(status.contains("status: client=running server=running"), "{status}");
-    assert!(heal.ends_with(" applied: heal"), "{heal}");
+    assert!(heal.ends_with(" applied: heal live1"), "{heal}");
     let (t_cut, t_heal) = (time(&cut), time(&heal));
     assert!(t_heal > t_cut + Duration::from_millis(500), "{t_cut} .. {t_heal}");
     let arrivals = arrivals.borrow();

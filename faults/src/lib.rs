@@ -15,6 +15,8 @@
 //! print!("{script}"); // the canonical form, which parses back to the same script
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod live;
 pub mod nemesis;
 pub mod parse;

@@ -4,7 +4,7 @@
 //! ```text
 //! entry    := ("at" TIME | "every" PERIOD ["from" TIME]) ["for" DURATION] action
 //! action   := "partition" set ("|" set)+ [mode] | "cut" set "->" set [mode] | "isolate" set [mode]
-//!           | "heal" | "link" set "->" set (setting+ | "reset")
+//!           | "heal" [LABEL] | "link" set "->" set (setting+ | "reset")
 //!           | ("crash" | "restart" | "pause" | "resume") set
 //!           | "skew" set ("+" | "-")DURATION | "drift" set NUMBER"ppm" | "stop"
 //! set      := selector ("," selector)*        selector := NAME | GLOB | ALIAS | "random(" GLOB ")"
@@ -273,7 +273,10 @@ impl Parser {
                 Action::Cut { from, to: self.set()?, mode: self.mode() }
             }
             "isolate" => Action::Isolate { nodes: self.set()?, mode: self.mode() },
-            "heal" => Action::Heal,
+            "heal" => Action::Heal(match self.peek_word() {
+                Some(_) => Some(self.word("a partition label")?.0),
+                None => None,
+            }),
             "link" => {
                 let from = self.set()?;
                 self.expect(Tok::Arrow)?;
@@ -424,6 +427,7 @@ at 15s skew replica-1 +250ms
 every 30s for 5s isolate random(replica-*)
 at 1s cut a,b -> c hold   # one way
 at 2s heal
+at 2500ms heal fault1.0
 at 3s resume server
 at 4s drift replica-1 -50ppm
 at 5s link * -> * jitter 2ms duplicate 0.01
@@ -432,7 +436,7 @@ every 10s from 2s for 1s link a -> b latency 300us
 at 90s stop
 ";
         let s = parse_script(text).unwrap();
-        assert_eq!(s.entries.len(), 16);
+        assert_eq!(s.entries.len(), 17);
         let canonical = s.to_string();
         assert_eq!(canonical.lines().next(), Some("at 20s for 10s partition clients | server"));
         assert!(canonical.contains("at 5s link client-1 -> server latency lognormal(5ms, 2ms) loss 0.05\n"));
@@ -443,6 +447,7 @@ at 90s stop
         assert_eq!(parse_script(&canonical).unwrap(), s);
         assert_eq!(s.entries[1].pos, Pos::default());
         assert_eq!(parse_script(text).unwrap().entries[7].pos.line, 9);
+        assert!(canonical.contains("at 2500ms heal fault1.0\n"));
     }
 
     #[test]

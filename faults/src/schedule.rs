@@ -47,7 +47,7 @@ pub(crate) fn sets(action: &Action) -> Vec<&NodeSet> {
         Action::Cut { from, to, .. } | Action::Link { from, to, .. } => vec![from, to],
         Action::Isolate { nodes, .. } | Action::Skew { nodes, .. } | Action::Drift { nodes, .. } => vec![nodes],
         Action::Crash(n) | Action::Restart(n) | Action::Pause(n) | Action::Resume(n) => vec![n],
-        Action::Heal | Action::Stop => Vec::new(),
+        Action::Heal(_) | Action::Stop => Vec::new(),
     }
 }
 
@@ -94,7 +94,9 @@ pub fn commands(
         Action::Isolate { nodes, mode } => {
             cut(NetFault::Partition { groups: vec![ids(nodes, rng)?], mode: *mode, label })
         }
-        Action::Heal => Applied { commands: vec![Command::heal()], undo: Vec::new() },
+        Action::Heal(label) => {
+            Applied { commands: vec![Command::Net(NetFault::Heal { label: label.clone() })], undo: Vec::new() }
+        }
         Action::Link { from, to, patch } => {
             let side = |set: &NodeSet, rng: &mut faultline::SimRng| -> Result<Vec<Option<NodeId>>, ScriptError> {
                 if resolver.is_everyone(set) {

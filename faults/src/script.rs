@@ -70,8 +70,9 @@ pub enum Action {
         /// Drop or hold.
         mode: CutMode,
     },
-    /// `heal`: every partition.
-    Heal,
+    /// `heal`: every partition; `heal LABEL`: only the one labelled so (traces and live replies
+    /// show labels: `fault3.0` for the third script entry, `live2` for the second live command).
+    Heal(Option<String>),
     /// `link A -> B latency D jitter D loss P duplicate P`, or `link A -> B reset`.
     Link {
         /// Senders (`*`: all).
@@ -114,7 +115,7 @@ impl Action {
             Action::Partition { .. } => "partition",
             Action::Cut { .. } => "cut",
             Action::Isolate { .. } => "isolate",
-            Action::Heal => "heal",
+            Action::Heal(_) => "heal",
             Action::Link { .. } => "link",
             Action::Crash(_) => "crash",
             Action::Restart(_) => "restart",
@@ -128,7 +129,7 @@ impl Action {
 
     /// True when `for` can undo it (a heal, restart, resume or stop has nothing to undo).
     pub fn can_last(&self) -> bool {
-        !matches!(self, Action::Heal | Action::Restart(_) | Action::Resume(_) | Action::Stop)
+        !matches!(self, Action::Heal(_) | Action::Restart(_) | Action::Resume(_) | Action::Stop)
     }
 }
 
@@ -197,7 +198,8 @@ impl fmt::Display for Action {
             }
             Action::Cut { from, to, mode: m } => write!(f, "cut {from} -> {to}{}", mode(*m)),
             Action::Isolate { nodes, mode: m } => write!(f, "isolate {nodes}{}", mode(*m)),
-            Action::Heal => f.write_str("heal"),
+            Action::Heal(None) => f.write_str("heal"),
+            Action::Heal(Some(label)) => write!(f, "heal {label}"),
             Action::Link { from, to, patch: Some(p) } => write!(f, "link {from} -> {to} {p}"),
             Action::Link { from, to, patch: None } => write!(f, "link {from} -> {to} reset"),
             Action::Crash(n) => write!(f, "crash {n}"),

@@ -2,6 +2,8 @@
 //! defaults), runs, and prints or writes its report. What every study shares lives here: the
 //! fault flags, input errors, and the report writers.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod metastable;
 pub mod report;
