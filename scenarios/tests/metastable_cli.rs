@@ -78,6 +78,29 @@ fn the_same_seed_prints_the_same_bytes() {
     let text_b = run(&short(&["--seed", "3"]));
     assert_eq!(text_a.stdout, text_b.stdout);
     assert!(String::from_utf8_lossy(&text_a.stdout).contains("\nverdict: metastable: "));
+
+    let dir = temp("traces");
+    let traces = |name: &str| {
+        let (json, chrome) = (dir.join(format!("{name}.jsonl")), dir.join(format!("{name}.json")));
+        let out = run(&short(&[
+            "--seed",
+            "3",
+            "--breaker",
+            "--trace-json",
+            json.to_str().unwrap(),
+            "--trace-chrome",
+            chrome.to_str().unwrap(),
+        ]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        (std::fs::read(json).unwrap(), std::fs::read(chrome).unwrap())
+    };
+    let (json_a, chrome_a) = traces("a");
+    let (json_b, chrome_b) = traces("b");
+    assert!(!json_a.is_empty() && chrome_a.len() > 100_000, "the traces hold the run");
+    assert!(json_a == json_b, "JSON-lines traces differ");
+    assert!(chrome_a == chrome_b, "Chrome traces differ");
+    let events: Value = serde_json::from_slice(&chrome_a).expect("a valid Chrome trace");
+    assert!(events.as_array().unwrap().iter().any(|e| e["name"] == "request" && e["ph"] == "b"));
 }
 
 fn fails_with(args: &[&str], message: &str) {

@@ -105,6 +105,9 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
     let plan = FaultPlan::prepare(params.faults.as_deref(), params.nemesis.as_deref(), &resolver, params.seed, end)?;
     plan.install(&sim)?;
     let _live = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
+    if live.control.is_some() && live.realtime.is_none() {
+        eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
+    }
 
     let wall = Instant::now();
     sim.run_until(end);
