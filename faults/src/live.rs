@@ -114,11 +114,11 @@ impl LiveControl {
         match source {
             ControlSource::Stdin => {
                 // Standard input cannot be interrupted: the reader ends with the process.
+                // Applied commands show in the run's control trace; errors and status here.
                 std::thread::spawn(move || {
                     for line in io::stdin().lock().lines() {
                         let Ok(line) = line else { break };
-                        let reply = op.handle(&line);
-                        if !reply.is_empty() {
+                        for reply in op.handle(&line).lines().filter(|r| !r.contains(" applied: ")) {
                             eprintln!("{reply}");
                         }
                     }
@@ -199,7 +199,6 @@ fn converse(stream: UnixStream, op: &mut Operator, stop: &AtomicBool) -> io::Res
                 let reply = op.handle(&line);
                 line.clear();
                 if !reply.is_empty() {
-                    eprintln!("{reply}");
                     writeln!(writer, "{reply}")?;
                 }
             }

@@ -115,7 +115,8 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
     let report = sim.finish().map_err(|e| InputError(e.to_string()))?;
 
     let width = params.window.as_secs_f64();
-    let n = (params.duration.as_secs_f64() / width).ceil() as usize;
+    // The run may end before --duration (a `stop` command): the windows end with it.
+    let n = (report.end.as_secs_f64() / width).ceil() as usize;
     let metrics = &report.metrics;
     let series = |name: &str, pick: fn(&faultline::metrics::WindowStats) -> i64| -> Vec<i64> {
         let mut v: Vec<i64> = metrics.metric(name).map(|m| m.windows().iter().map(pick).collect()).unwrap_or_default();
@@ -191,7 +192,7 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
         &phases,
         recovery.flatten(),
         trigger.as_ref().map_or("trigger", |t| if t.kind == "fault" { "fault" } else { "spike" }),
-        trigger.as_ref().map_or(0.0, |t| params.duration.as_secs_f64() - t.end_s),
+        trigger.as_ref().map_or(0.0, |t| report.end.as_secs_f64() - t.end_s),
     );
     let totals = Totals {
         counts: windows.iter().map(|w| w.counts).sum(),
