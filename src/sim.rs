@@ -287,6 +287,8 @@ pub struct EngineStats {
     pub events: u64,
     /// Events still queued.
     pub pending: u64,
+    /// Bytes the event queue holds now: heap, slab and in-flight message buffers.
+    pub queue_bytes: u64,
     /// Messages sent to an id that is no node.
     pub misaddressed: u64,
 }
@@ -381,6 +383,7 @@ impl<M: Message> Sim<M> {
                 instants: st.instants,
                 events: st.events,
                 pending: st.queue.len() as u64,
+                queue_bytes: st.queue.memory() as u64,
                 misaddressed: st.misaddressed,
             },
         }

@@ -1,7 +1,7 @@
 //! Turns a script into a timeline of core commands at exact virtual instants, with `for`
 //! undoing each fault by itself, and installs it into a simulation.
 
-use faultline::{Command, CutMode, Message, NetFault, NodeId, Sim, SimTime, derive_rng};
+use faultline::{Command, Message, NetFault, NodeId, Sim, SimTime, derive_rng};
 
 use crate::parse::ScriptError;
 use crate::script::{Action, Entry, NodeSet, Script, Timing};
@@ -174,18 +174,11 @@ pub fn compile(script: &Script, resolver: &Resolver, seed: u64, horizon: SimTime
     Ok(Timeline { commands: timed })
 }
 
-/// True when a command holds messages (its cut mode is `hold`).
-pub fn holds(command: &Command) -> bool {
-    matches!(
-        command,
-        Command::Net(NetFault::Partition { mode: CutMode::Hold, .. } | NetFault::OneWay { mode: CutMode::Hold, .. })
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::parse::parse_script;
+    use faultline::CutMode;
     use std::time::Duration;
 
     fn names() -> Vec<String> {
@@ -231,7 +224,8 @@ mod tests {
             undo,
             vec!["resume server", "skew server -5ms", "drift server 0ppm", "link * -> server reset", "heal fault5.0"]
         );
-        assert!(holds(&t.commands.iter().find(|c| c.command.kind() == "one-way").unwrap().command));
+        let cut = &t.commands.iter().find(|c| c.command.kind() == "one-way").unwrap().command;
+        assert!(matches!(cut, Command::Net(NetFault::OneWay { mode: CutMode::Hold, .. })));
     }
 
     #[test]

@@ -244,7 +244,7 @@ impl Kernel {
 
     /// Schedules a command for virtual instant `at`.
     pub(crate) fn schedule(&self, at: SimTime, command: Command) {
-        self.st.borrow_mut().queue.push(at.max(self.now()), Event::Control(command));
+        self.st.borrow_mut().queue.push(at.max(self.now()), Event::Control(Box::new(command)));
     }
 
     /// A task went back to waiting; when it was the last runnable one, time may move.
@@ -386,7 +386,7 @@ impl State {
                 }
                 None
             }
-            Event::Control(command) => self.answer(Request::Command(command, None), now),
+            Event::Control(command) => self.answer(Request::Command(*command, None), now),
             Event::Timer(_) => None,
         }
     }

@@ -65,8 +65,9 @@ pub(crate) enum Event {
     Deliver(Packet),
     /// A sleeping task wakes.
     Timer(Rc<TimerCell>),
-    /// A command scheduled ahead of time.
-    Control(Command),
+    /// A command scheduled ahead of time (boxed: commands are rare and large, and every slot of
+    /// the queue is as big as its largest variant).
+    Control(Box<Command>),
 }
 
 /// 24 bytes: virtual time, then scheduling order, then where the event is. Ordered by time and
@@ -112,6 +113,8 @@ pub(crate) struct EventQueue {
     heap: BinaryHeap<Reverse<Key>>,
     events: Slab<Event>,
     seq: u64,
+    /// Bytes of the messages in flight (their buffers' capacity).
+    payload: usize,
 }
 
 impl EventQueue {
@@ -123,6 +126,7 @@ impl EventQueue {
     }
 
     pub(crate) fn push_delivery(&mut self, at: SimTime, packet: Packet) {
+        self.payload += packet.bytes.capacity();
         self.push(at, Event::Deliver(packet));
     }
 
@@ -150,7 +154,11 @@ impl EventQueue {
         }
         let slot = key.slot as usize;
         self.heap.pop();
-        Some(self.events.remove(slot))
+        let event = self.events.remove(slot);
+        if let Event::Deliver(p) = &event {
+            self.payload -= p.bytes.capacity();
+        }
+        Some(event)
     }
 
     /// Fires a timer event; returns the event back when it is not a timer.
@@ -167,6 +175,14 @@ impl EventQueue {
     /// Events waiting, cancelled timers included.
     pub(crate) fn len(&self) -> usize {
         self.heap.len()
+    }
+
+    /// Memory the queue holds: its heap and slab as allocated, and the buffers of the messages
+    /// in flight (without the allocator's own overhead per buffer).
+    pub(crate) fn memory(&self) -> usize {
+        self.heap.capacity() * std::mem::size_of::<Reverse<Key>>()
+            + self.events.capacity() * std::mem::size_of::<Event>().max(8)
+            + self.payload
     }
 }
 
@@ -192,6 +208,11 @@ mod tests {
             }
         }
         assert_eq!(order, vec![(3, 2), (5, 1), (5, 3)]);
+    }
+
+    #[test]
+    fn a_queue_slot_is_no_bigger_than_a_message() {
+        assert!(std::mem::size_of::<Event>() <= std::mem::size_of::<Packet>() + 8);
     }
 
     #[test]

@@ -54,7 +54,8 @@ struct Results {
     events: u64,
     bytes_delivered: u64,
     peak_rss_bytes: Option<u64>,
-    rss_bytes_per_in_flight: Option<f64>,
+    /// The event queue's own bytes (heap, slab, message buffers) per message in flight at the end.
+    queue_bytes_per_in_flight: f64,
 }
 
 fn main() -> Result<()> {
@@ -93,7 +94,6 @@ fn main() -> Result<()> {
         });
     }
     let mut sim = builder.build()?;
-    let rss_before = rss::rss_bytes();
     let start = Instant::now();
     sim.run();
     let wall_s = start.elapsed().as_secs_f64();
@@ -113,19 +113,20 @@ fn main() -> Result<()> {
         events: report.engine.events,
         bytes_delivered: report.net.total().bytes_delivered,
         peak_rss_bytes: peak,
-        rss_bytes_per_in_flight: peak.zip(rss_before).map(|(p, b)| p.saturating_sub(b) as f64 / in_flight as f64),
+        queue_bytes_per_in_flight: report.engine.queue_bytes as f64 / report.engine.pending.max(1) as f64,
     };
     if args.json {
         println!("{}", serde_json::to_string(&results)?);
     } else {
         println!(
-            "{} deliveries in {:.3} s wall: {:.2} M deliveries/s; {:.1} s virtual ({:.0}x wall); peak RSS {} MiB",
+            "{} deliveries in {:.3} s wall: {:.2} M deliveries/s; {:.1} s virtual ({:.0}x wall); peak RSS {} MiB; {:.0} queue bytes per message in flight",
             results.deliveries,
             wall_s,
             results.deliveries_per_s / 1e6,
             virtual_s,
             results.speedup,
             peak.map_or("?".into(), |p| (p / (1 << 20)).to_string()),
+            results.queue_bytes_per_in_flight,
         );
     }
     Ok(())
