@@ -70,32 +70,19 @@ pub(crate) enum Event {
     Control(Box<Command>),
 }
 
-/// 24 bytes: virtual time, then scheduling order, then where the event is. Ordered by time and
-/// sequence only (the sequence is unique).
+/// 16 bytes: virtual time, then a tag holding the scheduling order (high bits), a timer flag
+/// and the slab slot (low bits). Ordered by time and tag, that is by time and sequence.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Key {
     at: u64,
-    /// Sequence number shifted left by one; the low bit marks a timer (which may be cancelled),
-    /// so that other events never need a look into the slab before they are due.
-    seq: u64,
-    slot: u32,
-}
-
-impl Key {
-    fn is_timer(&self) -> bool {
-        self.seq & 1 == 1
-    }
-
-    #[inline]
-    fn order(&self) -> u128 {
-        (u128::from(self.at) << 64) | u128::from(self.seq)
-    }
+    tag: u64,
 }
 
 impl Ord for Key {
     #[inline]
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.order().cmp(&other.order())
+        ((u128::from(self.at) << 64) | u128::from(self.tag))
+            .cmp(&((u128::from(other.at) << 64) | u128::from(other.tag)))
     }
 }
 
@@ -103,6 +90,26 @@ impl PartialOrd for Key {
     #[inline]
     fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
         Some(self.cmp(other))
+    }
+}
+
+/// Slab slots: 2^28 events queued at once, more than 15 GB of them.
+const SLOT_BITS: u32 = 28;
+/// Sequence numbers before the queue renumbers its keys (2^35, about 34 billion events).
+const SEQ_LIMIT: u64 = 1 << (64 - SLOT_BITS - 1);
+
+impl Key {
+    fn new(at: u64, seq: u64, timer: bool, slot: usize) -> Key {
+        assert!(slot < 1 << SLOT_BITS, "faultline: more than 2^28 events queued at once");
+        Key { at, tag: (seq << (SLOT_BITS + 1)) | (u64::from(timer) << SLOT_BITS) | slot as u64 }
+    }
+
+    fn is_timer(&self) -> bool {
+        (self.tag >> SLOT_BITS) & 1 == 1
+    }
+
+    fn slot(&self) -> usize {
+        (self.tag & ((1 << SLOT_BITS) - 1)) as usize
     }
 }
 
@@ -119,10 +126,13 @@ pub(crate) struct EventQueue {
 
 impl EventQueue {
     pub(crate) fn push(&mut self, at: SimTime, event: Event) {
-        let timer = u64::from(matches!(event, Event::Timer(_)));
-        let slot = self.events.insert(event) as u32;
+        let timer = matches!(event, Event::Timer(_));
+        let slot = self.events.insert(event);
+        if self.seq + 1 == SEQ_LIMIT {
+            self.renumber();
+        }
         self.seq += 1;
-        self.heap.push(Reverse(Key { at: at.as_nanos(), seq: (self.seq << 1) | timer, slot }));
+        self.heap.push(Reverse(Key::new(at.as_nanos(), self.seq, timer, slot)));
     }
 
     pub(crate) fn push_delivery(&mut self, at: SimTime, packet: Packet) {
@@ -134,10 +144,10 @@ impl EventQueue {
     pub(crate) fn next_time(&mut self) -> Option<SimTime> {
         while let Some(Reverse(key)) = self.heap.peek() {
             if key.is_timer()
-                && let Event::Timer(t) = &self.events[key.slot as usize]
+                && let Event::Timer(t) = &self.events[key.slot()]
                 && t.is_cancelled()
             {
-                self.events.remove(key.slot as usize);
+                self.events.remove(key.slot());
                 self.heap.pop();
                 continue;
             }
@@ -152,7 +162,7 @@ impl EventQueue {
         if key.at > now.as_nanos() {
             return None;
         }
-        let slot = key.slot as usize;
+        let slot = key.slot();
         self.heap.pop();
         let event = self.events.remove(slot);
         if let Event::Deliver(p) = &event {
@@ -170,6 +180,18 @@ impl EventQueue {
             }
             other => Some(other),
         }
+    }
+
+    /// Gives the queued keys the sequence numbers 1, 2, ... in the order they will pop, so that
+    /// numbering can go on without changing any order.
+    fn renumber(&mut self) {
+        let mut keys = std::mem::take(&mut self.heap).into_sorted_vec(); // by Reverse: latest first
+        keys.reverse();
+        for (i, Reverse(k)) in keys.iter_mut().enumerate() {
+            *k = Key::new(k.at, i as u64 + 1, k.is_timer(), k.slot());
+        }
+        self.seq = keys.len() as u64;
+        self.heap = BinaryHeap::from(keys);
     }
 
     /// Events waiting, cancelled timers included.
@@ -208,6 +230,23 @@ mod tests {
             }
         }
         assert_eq!(order, vec![(3, 2), (5, 1), (5, 3)]);
+    }
+
+    #[test]
+    fn renumbering_keeps_the_order() {
+        let mut q = EventQueue::default();
+        for (i, at) in [9, 3, 5, 3, 9, 1].into_iter().enumerate() {
+            q.push_delivery(SimTime::from_nanos(at), packet(i as u64));
+        }
+        q.renumber();
+        q.push_delivery(SimTime::from_nanos(3), packet(6));
+        let mut order = Vec::new();
+        while let Some(t) = q.next_time() {
+            while let Some(Event::Deliver(p)) = q.pop_due(t) {
+                order.push(p.seq);
+            }
+        }
+        assert_eq!(order, vec![5, 1, 3, 6, 2, 0, 4]);
     }
 
     #[test]
