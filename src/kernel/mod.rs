@@ -188,9 +188,7 @@ impl Kernel {
     /// Starts every node; called once, inside the runtime, before the first instant.
     pub(crate) fn start_all(self: &Rc<Self>) {
         let count = self.st.borrow().nodes.len();
-        for i in 0..count {
-            (self.starter)(self, NodeId::from_index(i));
-        }
+        self.start((0..count).map(NodeId::from_index).collect());
     }
 
     /// The node's `run` returned: it is finished, and its sub-tasks end with it.
@@ -306,9 +304,7 @@ impl Kernel {
                     }
                 }
             }
-            for node in restart {
-                (self.starter)(self, node);
-            }
+            self.start(restart);
             if self.st.borrow().outcome.is_some() {
                 self.wake_driver();
                 return;
@@ -336,7 +332,13 @@ impl Kernel {
                 Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => {}
             }
         }
-        for node in restart {
+        self.start(restart);
+    }
+
+    /// Starts nodes that commands restarted (outside any borrow of the state: the factory and
+    /// the spawn are user code and kernel calls).
+    fn start(self: &Rc<Self>, nodes: Vec<NodeId>) {
+        for node in nodes {
             (self.starter)(self, node);
         }
     }

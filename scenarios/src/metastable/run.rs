@@ -3,7 +3,8 @@
 
 use std::time::Instant;
 
-use faultline::{LinkConfig, SimTime, TraceFormat, TraceOutput, TraceSink};
+use faultline::metrics::{MetricView, WindowStats};
+use faultline::{LinkConfig, MetricsReport, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
 use faultline_faults::Resolver;
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
@@ -74,12 +75,9 @@ pub struct Speed {
     pub events: u64,
 }
 
-/// Runs the study: faults from `params`, live control and pacing from `live`, traces as
-/// `traces` asks.
-pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Summary, Speed), InputError> {
-    params.validate()?;
-    check_realtime(live.realtime)?;
-    let mut builder = faultline::Sim::<Msg>::builder(params.seed)
+/// Builds the simulation: the server, the clients, the traces, pacing.
+fn build(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<Sim<Msg>, InputError> {
+    let mut builder = Sim::<Msg>::builder(params.seed)
         .default_link(LinkConfig::constant(params.link_latency))
         .metrics_window(params.window);
     if let Some(x) = live.realtime {
@@ -99,7 +97,103 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
         let client = params.client();
         builder = builder.node(&format!("client-{i}"), move || Client::new(client.clone()));
     }
-    let mut sim = builder.build().map_err(|e| InputError(e.to_string()))?;
+    builder.build().map_err(|e| InputError(e.to_string()))
+}
+
+/// The run's `n` windows, from its metrics.
+fn windows(metrics: &MetricsReport, n: usize, width: f64) -> Vec<Window> {
+    let series = |name: &str, pick: fn(&WindowStats) -> i64| -> Vec<u64> {
+        let mut v: Vec<u64> = metrics
+            .metric(name)
+            .map(|m| m.windows().iter().map(|w| pick(w).max(0) as u64).collect())
+            .unwrap_or_default();
+        v.resize(n, 0);
+        v
+    };
+    let count = |name: &str| series(name, |w| w.sum as i64);
+    let (offered, attempts, retries, goodput) =
+        (count(metric::OFFERED), count(metric::ATTEMPTS), count(metric::RETRIES), count(metric::GOODPUT));
+    let (timeouts, late, shed) = (count(metric::TIMEOUTS), count(metric::LATE), count(metric::SHED));
+    let (expired, unfinishable) = (count(metric::EXPIRED), count(metric::UNFINISHABLE));
+    let (queue, concurrency) = (series(metric::QUEUE, |w| w.max), series(metric::CONCURRENCY, |w| w.max));
+    let latency = metrics.metric(metric::LATENCY).map(|m| m.windows()).unwrap_or_default();
+    let ms = |ns: Option<u64>| ns.map(|v| v as f64 / 1e6);
+    (0..n)
+        .map(|i| Window {
+            t_s: i as f64 * width,
+            counts: Counts {
+                offered: offered[i],
+                attempts: attempts[i],
+                retries: retries[i],
+                goodput: goodput[i],
+                timeouts: timeouts[i],
+                shed: shed[i] + expired[i] + unfinishable[i],
+                late: late[i],
+            },
+            queue: queue[i] as i64,
+            concurrency: concurrency[i] as i64,
+            p50_ms: latency.get(i).and_then(|w| ms(w.p50)),
+            p99_ms: latency.get(i).and_then(|w| ms(w.p99)),
+        })
+        .collect()
+}
+
+/// The spike or ramp of the load, or else the span of the fault schedule.
+fn trigger(params: &Params, plan: &FaultPlan) -> Option<Trigger> {
+    match params.load {
+        LoadKind::Spike | LoadKind::Ramp => Some(Trigger {
+            kind: format!("{:?}", params.load).to_lowercase(),
+            start_s: params.spike_start.as_secs_f64(),
+            end_s: (params.spike_start + params.spike_duration).as_secs_f64(),
+        }),
+        LoadKind::Constant => plan.timeline.span().map(|(a, b)| Trigger {
+            kind: "fault".into(),
+            start_s: a.as_secs_f64(),
+            end_s: b.as_secs_f64(),
+        }),
+    }
+}
+
+/// Phases, recovery (`None` without a trigger) and the verdict.
+fn analyze(
+    windows: &[Window],
+    width: f64,
+    trigger: Option<&Trigger>,
+    settle: f64,
+    latency: Option<&MetricView>,
+) -> (Phases, Option<Option<f64>>, String) {
+    let n = windows.len();
+    let percentiles = |r: std::ops::Range<usize>| match latency {
+        Some(m) if !r.is_empty() => {
+            let s = m.stats_in(r);
+            if s.count == 0 { (None, None) } else { (Some(s.p50 as f64 / 1e6), Some(s.p99 as f64 / 1e6)) }
+        }
+        _ => (None, None),
+    };
+    let Some(t) = trigger else {
+        let phases = Phases { before: analysis::phase(windows, 0..n, width, &percentiles), during: None, after: None };
+        let verdict = analysis::verdict(&phases, None, "trigger", 0.0);
+        return (phases, None, verdict);
+    };
+    let idx = |s: f64| ((s / width).ceil() as usize).min(n);
+    let (start, stop, settled) = (((t.start_s / width).floor() as usize).min(n), idx(t.end_s), idx(t.end_s + settle));
+    let before = analysis::phase(windows, 0..start, width, &percentiles);
+    let during = analysis::phase(windows, start..stop.max(start), width, &percentiles);
+    let after = analysis::phase(windows, settled..n.max(settled), width, &percentiles);
+    let k = ((5.0 / width).ceil() as usize).max(1);
+    let base = if start > 0 { before.goodput_ratio } else { 1.0 };
+    let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
+    let phases = Phases { before, during: Some(during), after: Some(after) };
+    let verdict = analysis::verdict(&phases, recovery, &t.kind, n as f64 * width - t.end_s);
+    (phases, Some(recovery), verdict)
+}
+
+/// Runs the study: faults from `params`, live control and pacing from `live`, traces as
+/// `traces` asks.
+pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Summary, Speed), InputError> {
+    params.validate()?;
+    check_realtime(live.realtime)?;
+    let mut sim = build(params, live, traces)?;
     let end = SimTime::ZERO + params.duration;
     let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
     let plan = FaultPlan::prepare(params.faults.as_deref(), params.nemesis.as_deref(), &resolver, params.seed, end)?;
@@ -116,88 +210,16 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
 
     let width = params.window.as_secs_f64();
     // The run may end before --duration (a `stop` command): the windows end with it.
-    let n = (report.end.as_secs_f64() / width).ceil() as usize;
-    let metrics = &report.metrics;
-    let series = |name: &str, pick: fn(&faultline::metrics::WindowStats) -> i64| -> Vec<i64> {
-        let mut v: Vec<i64> = metrics.metric(name).map(|m| m.windows().iter().map(pick).collect()).unwrap_or_default();
-        v.resize(n, 0);
-        v.truncate(n);
-        v
-    };
-    let count = |name: &str| series(name, |w| w.sum as i64);
-    let (offered, attempts, retries, goodput) =
-        (count(metric::OFFERED), count(metric::ATTEMPTS), count(metric::RETRIES), count(metric::GOODPUT));
-    let (timeouts, late, shed) = (count(metric::TIMEOUTS), count(metric::LATE), count(metric::SHED));
-    let (expired, unfinishable) = (count(metric::EXPIRED), count(metric::UNFINISHABLE));
-    let (queue, concurrency) = (series(metric::QUEUE, |w| w.max), series(metric::CONCURRENCY, |w| w.max));
-    let latency = metrics.metric(metric::LATENCY);
-    let lat_windows = latency.as_ref().map(|m| m.windows()).unwrap_or_default();
-    let ms = |ns: Option<u64>| ns.map(|v| v as f64 / 1e6);
-    let windows: Vec<Window> = (0..n)
-        .map(|i| Window {
-            t_s: i as f64 * width,
-            counts: Counts {
-                offered: offered[i] as u64,
-                attempts: attempts[i] as u64,
-                retries: retries[i] as u64,
-                goodput: goodput[i] as u64,
-                timeouts: timeouts[i] as u64,
-                shed: (shed[i] + expired[i] + unfinishable[i]) as u64,
-                late: late[i] as u64,
-            },
-            queue: queue[i],
-            concurrency: concurrency[i],
-            p50_ms: lat_windows.get(i).and_then(|w| ms(w.p50)),
-            p99_ms: lat_windows.get(i).and_then(|w| ms(w.p99)),
-        })
-        .collect();
-
-    let trigger = match params.load {
-        LoadKind::Spike | LoadKind::Ramp => Some(Trigger {
-            kind: format!("{:?}", params.load).to_lowercase(),
-            start_s: params.spike_start.as_secs_f64(),
-            end_s: (params.spike_start + params.spike_duration).as_secs_f64(),
-        }),
-        LoadKind::Constant => plan.timeline.span().map(|(a, b)| Trigger {
-            kind: "fault".into(),
-            start_s: a.as_secs_f64(),
-            end_s: b.as_secs_f64(),
-        }),
-    };
-    let percentiles = |r: std::ops::Range<usize>| match &latency {
-        Some(m) if !r.is_empty() => {
-            let s = m.stats_in(r);
-            if s.count == 0 { (None, None) } else { (Some(s.p50 as f64 / 1e6), Some(s.p99 as f64 / 1e6)) }
-        }
-        _ => (None, None),
-    };
-    let idx = |t: f64| ((t / width).ceil() as usize).min(n);
-    let (phases, recovery) = match &trigger {
-        None => {
-            (Phases { before: analysis::phase(&windows, 0..n, width, &percentiles), during: None, after: None }, None)
-        }
-        Some(t) => {
-            let (start, stop) = ((t.start_s / width).floor() as usize, idx(t.end_s));
-            let settle = idx(t.end_s + params.settle.as_secs_f64());
-            let before = analysis::phase(&windows, 0..start, width, &percentiles);
-            let during = analysis::phase(&windows, start..stop.max(start), width, &percentiles);
-            let after = analysis::phase(&windows, settle..n.max(settle), width, &percentiles);
-            let k = ((5.0 / width).ceil() as usize).max(1);
-            let base = if start > 0 { before.goodput_ratio } else { 1.0 };
-            let rec = analysis::recovery(&windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
-            (Phases { before, during: Some(during), after: Some(after) }, Some(rec))
-        }
-    };
-    let verdict = analysis::verdict(
-        &phases,
-        recovery.flatten(),
-        trigger.as_ref().map_or("trigger", |t| if t.kind == "fault" { "fault" } else { "spike" }),
-        trigger.as_ref().map_or(0.0, |t| report.end.as_secs_f64() - t.end_s),
-    );
+    let windows = windows(&report.metrics, (report.end.as_secs_f64() / width).ceil() as usize, width);
+    let trigger = trigger(params, &plan);
+    let latency = report.metrics.metric(metric::LATENCY);
+    let (phases, recovery, verdict) =
+        analyze(&windows, width, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
+    let count = |name: &str| report.metrics.metric(name).map_or(0, |m| m.total() as u64);
     let totals = Totals {
         counts: windows.iter().map(|w| w.counts).sum(),
-        failed: metrics.metric(metric::FAILED).map_or(0, |m| m.total() as u64),
-        served: metrics.metric(metric::SERVED).map_or(0, |m| m.total() as u64),
+        failed: count(metric::FAILED),
+        served: count(metric::SERVED),
     };
     let speed = Speed {
         wall_s,
