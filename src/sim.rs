@@ -257,6 +257,8 @@ pub struct Report {
     pub control: ControlStats,
     /// Each node's state.
     pub nodes: Vec<NodeReport>,
+    /// Panics of node code, as (node name, message), in the order they happened.
+    pub panics: Vec<(String, String)>,
     /// How much work the core did.
     pub engine: EngineStats,
 }
@@ -379,6 +381,7 @@ impl<M: Message> Sim<M> {
                     durable_bytes: s.durable.size(),
                 })
                 .collect(),
+            panics: st.panics.iter().map(|(n, m)| (st.names[n.index()].clone(), m.clone())).collect(),
             engine: EngineStats {
                 instants: st.instants,
                 events: st.events,

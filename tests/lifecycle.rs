@@ -227,3 +227,36 @@ fn commands_from_another_thread_reach_a_live_run() {
     drop(sim);
     assert_eq!(control_after.status().wait(), Err(ControlError::Closed), "no answer once the sim is gone");
 }
+
+#[test]
+fn a_panicking_node_ends_the_run_loudly_and_the_rest_is_reported() {
+    let mut sim = Sim::<u8>::builder(1)
+        .node("buggy", || {
+            FnNode(|ctx: Context<u8>| async move {
+                ctx.sleep(Duration::from_secs(1)).await;
+                let v: Vec<u8> = Vec::new();
+                let _ = v[3]; // a bug in the study's code
+            })
+        })
+        .node("fine", || {
+            FnNode(|ctx: Context<u8>| async move {
+                loop {
+                    ctx.sleep(Duration::from_millis(300)).await;
+                    ctx.count("ticks", 1);
+                }
+            })
+        })
+        .build()
+        .unwrap();
+    assert_eq!(sim.run_until(at(10_000)), faultline::RunOutcome::Panicked);
+    let report = sim.report();
+    assert_eq!(report.end, at(1000), "the run stopped at the instant of the panic");
+    assert_eq!(report.panics.len(), 1);
+    assert_eq!(report.panics[0].0, "buggy");
+    assert!(report.panics[0].1.contains("index out of bounds"), "{}", report.panics[0].1);
+    assert_eq!(report.nodes[0].status, NodeStatus::Crashed);
+    assert_eq!(report.nodes[1].status, NodeStatus::Running);
+    // The run can go on without the crashed node.
+    assert_eq!(sim.run_until(at(2000)), faultline::RunOutcome::Deadline);
+    assert_eq!(sim.report().metrics.metric("ticks").unwrap().total(), 6);
+}

@@ -95,6 +95,9 @@ pub enum RunOutcome {
     Quiescent,
     /// A `stop` command ended the run.
     Stopped,
+    /// A node's code panicked: the node was marked crashed and the run stopped at that instant
+    /// (the report's `panics` says who and why).
+    Panicked,
 }
 
 /// Starts (or restarts) a node: builds it from its factory and spawns its `run`.
@@ -116,6 +119,8 @@ pub(crate) struct State {
     msg_seq: u64,
     /// Messages addressed to no node.
     pub(crate) misaddressed: u64,
+    /// Panics of node code: the node and the message.
+    pub(crate) panics: Vec<(NodeId, String)>,
     /// Instants the clock stopped at, and events fired.
     pub(crate) instants: u64,
     pub(crate) events: u64,
@@ -160,6 +165,7 @@ impl Kernel {
                 pace_wait: false,
                 msg_seq: 0,
                 misaddressed: 0,
+                panics: Vec::new(),
                 instants: 0,
                 events: 0,
             }),
@@ -198,6 +204,20 @@ impl Kernel {
         if slot.incarnation == incarnation && slot.status.is_alive() {
             slot.cancel(NodeStatus::Finished);
         }
+    }
+
+    /// A task of `node` panicked: the node is crashed, and the run stops now.
+    pub(crate) fn node_panicked(&self, node: NodeId, message: String) {
+        let mut st = self.st.borrow_mut();
+        let slot = &mut st.nodes[node.index()];
+        if slot.status.is_alive() {
+            slot.cancel(NodeStatus::Crashed);
+        }
+        tracing::error!(node = %slot.name, message = %message, "node panicked");
+        st.panics.push((node, message));
+        st.outcome = Some(RunOutcome::Panicked);
+        drop(st);
+        self.wake_driver();
     }
 
     /// Hands a serialized message to the network.

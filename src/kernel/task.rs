@@ -136,9 +136,22 @@ impl Tracked {
         }
         let Some(fut) = self.fut.as_mut() else { return true };
         self.kernel.shared.set_current(Some(self.owner.node));
-        let done = fut.as_mut().poll(&mut cx).is_ready();
+        // A panic in node code is a bug in the study: it ends the run, loudly, instead of
+        // leaving a node that looks alive and does nothing.
+        let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.as_mut().poll(&mut cx)));
         self.kernel.shared.set_current(None);
-        done
+        match polled {
+            Ok(poll) => poll.is_ready(),
+            Err(payload) => {
+                let message = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic without a message".to_string());
+                self.kernel.node_panicked(self.owner.node, message);
+                true
+            }
+        }
     }
 }
 

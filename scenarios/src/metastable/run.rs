@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use faultline::metrics::{MetricView, WindowStats};
-use faultline::{LinkConfig, MetricsReport, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
+use faultline::{LinkConfig, MetricsReport, RunOutcome, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
 use faultline_faults::Resolver;
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
@@ -190,7 +190,9 @@ fn analyze(
 
 /// Runs the study: faults from `params`, live control and pacing from `live`, traces as
 /// `traces` asks.
-pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Summary, Speed), InputError> {
+/// Errors are an [`InputError`] for bad parameters or faults (exit code 2), or a failure of the
+/// run itself (a node panicked, a trace could not be written).
+pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Result<(Summary, Speed)> {
     params.validate()?;
     check_realtime(live.realtime)?;
     let mut sim = build(params, live, traces)?;
@@ -204,9 +206,13 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<(Sum
     }
 
     let wall = Instant::now();
-    sim.run_until(end);
+    let outcome = sim.run_until(end);
     let wall_s = wall.elapsed().as_secs_f64();
-    let report = sim.finish().map_err(|e| InputError(e.to_string()))?;
+    let report = sim.finish()?;
+    if outcome == RunOutcome::Panicked {
+        let (node, message) = &report.panics[0];
+        anyhow::bail!("node {node} panicked at {}: {message} (a bug in the study; please report it)", report.end);
+    }
 
     let width = params.window.as_secs_f64();
     // The run may end before --duration (a `stop` command): the windows end with it.
