@@ -8,3 +8,4 @@ pub mod cli;
 pub mod metastable;
 pub mod report;
 pub mod rss;
+pub mod sweep;

@@ -197,3 +197,39 @@ fn every_preset_runs() {
         assert!(text.contains("verdict: "), "{}", preset.display());
     }
 }
+
+#[test]
+fn sweep_shards_merge_into_the_whole_sweep() {
+    let dir = temp("shards");
+    let base = ["--sweep", "spike-rps=250,300", "--seeds", "2"];
+    let whole = run(&short(&[&base[..], &["--json"]].concat()));
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let mut files = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let out = run(&short(&[&base[..], &["--shard", &shard]].concat()));
+        assert!(out.status.success(), "{}", stderr(&out));
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            let _: Value = serde_json::from_str(line).expect("each shard line is a JSON row");
+        }
+        let file = dir.join(format!("shard{i}.jsonl"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        files.push(file.to_str().unwrap().to_string());
+    }
+    let mut merge = vec!["--json".to_string(), "--merge".to_string()];
+    merge.extend(files);
+    let merged = run(&merge);
+    assert!(merged.status.success(), "{}", stderr(&merged));
+    let (w, m): (Value, Value) =
+        (serde_json::from_slice(&whole.stdout).unwrap(), serde_json::from_slice(&merged.stdout).unwrap());
+    assert_eq!(w["values"], m["values"]);
+    assert_eq!(w["runs"], m["runs"]);
+    assert_eq!(w["values"].as_array().unwrap().len(), 2);
+    assert_eq!(w["values"][0]["runs"], 2);
+    fails_with(&["--merge", dir.join("nothing.jsonl").to_str().unwrap()], "--merge");
+    let shard0 = dir.join("shard0.jsonl");
+    fails_with(&["--merge", shard0.to_str().unwrap(), shard0.to_str().unwrap()], "appears twice");
+    std::fs::write(dir.join("bad.jsonl"), "{\"not\": \"a row\"}\n").unwrap();
+    fails_with(&["--merge", dir.join("bad.jsonl").to_str().unwrap()], "line 1: not a sweep row");
+    fails_with(&["--sweep", "spike-rps=1,2", "--shard", "3/3"], "--shard takes I/N with 0 <= I < N");
+}

@@ -8,9 +8,11 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::Parser;
 use faultline_nodes::metastable::{Backoff, DeadlinePolicy};
-use faultline_scenarios::cli::{FaultArgs, InputError, Sweep, TraceArgs, duration_arg, read_config, set_field};
-use faultline_scenarios::metastable::{self, LoadKind, Params, Summary};
+use faultline_scenarios::cli::{FaultArgs, InputError, TraceArgs, duration_arg, read_config, set_field};
+use faultline_scenarios::metastable::sweep::{Row, aggregate, read_rows, table, tipping};
+use faultline_scenarios::metastable::{self, LoadKind, Params};
 use faultline_scenarios::report::OutDir;
+use faultline_scenarios::sweep::{self, Shard, Sweep};
 
 /// Retry storms that outlive their trigger, and the defences that end them.
 #[derive(Parser, Debug)]
@@ -127,6 +129,16 @@ struct Args {
     /// (e.g. spike-rps=250:450:25, concurrency-slope=1ms,2ms,3ms).
     #[arg(long, value_name = "SPEC")]
     sweep: Option<Sweep>,
+    /// Runs per sweep value, with seeds --seed, --seed + 1, ...; a value recovers when most do.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// Run only shard I of N of the sweep and print its rows as JSON lines (merge the shards'
+    /// outputs with --merge).
+    #[arg(long, value_name = "I/N", requires = "sweep")]
+    shard: Option<Shard>,
+    /// Merge the JSON-lines outputs of sweep shards and report the whole sweep.
+    #[arg(long, value_name = "FILE", num_args = 1.., conflicts_with = "sweep")]
+    merge: Vec<PathBuf>,
 }
 
 /// Defaults, then the config file, then the flags.
@@ -199,72 +211,39 @@ fn single(args: &Args, p: &Params) -> Result<()> {
     Ok(())
 }
 
-/// Runs every value of the sweep, in parallel on all cores, and reports them in order.
-fn sweep(args: &Args, p: &Params, sweep: &Sweep) -> Result<()> {
-    let runs: Vec<Params> = sweep.values.iter().map(|v| set_field(p, &sweep.key, v)).collect::<Result<_, _>>()?;
-    for r in &runs {
-        r.validate()?;
+/// Runs the sweep (this shard of it, if asked), in parallel on all cores.
+fn run_sweep(args: &Args, p: &Params, spec: &Sweep) -> Result<()> {
+    let jobs = sweep::jobs(spec, p.seed, args.seeds, args.shard);
+    let params_of = |job: &sweep::Job| -> Result<Params, InputError> {
+        let params = Params { seed: job.seed, ..set_field(p, &spec.key, &job.value)? };
+        params.validate()?;
+        Ok(params)
+    };
+    // Every value is checked before anything runs.
+    for job in &jobs {
+        params_of(job)?;
     }
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(runs.len());
-    let results: Vec<(usize, Summary)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut mine = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(params) = runs.get(i) else { break };
-                        mine.push(
-                            metastable::run(params, &FaultArgs::default(), &TraceArgs::default()).map(|(s, _)| (i, s)),
-                        );
-                    }
-                    mine
-                })
-            })
-            .map(|h| h.join().expect("a sweep worker panicked"))
-            .collect::<Vec<_>>();
-        handles.into_iter().flatten().collect::<Result<Vec<_>, _>>()
+    let rows = sweep::run_all(&jobs, |job| {
+        let (summary, _) = metastable::run(&params_of(job)?, &FaultArgs::default(), &TraceArgs::default())?;
+        Ok(Row::new(&spec.key, job, &summary))
     })?;
-    let mut results = results;
-    results.sort_by_key(|(i, _)| *i);
-    let rows: Vec<(&String, &Summary)> = results.iter().map(|(i, s)| (&sweep.values[*i], s)).collect();
-    let tipping = rows.windows(2).find(|w| w[0].1.recovered != w[1].1.recovered);
-    if args.json {
-        let items: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|(v, s)| serde_json::json!({"value": v, "recovered": s.recovered, "recovery_s": s.recovery_s, "phases": s.phases, "verdict": s.verdict}))
-            .collect();
-        let tip = tipping.map(|w| serde_json::json!({"from": w[0].0, "to": w[1].0}));
-        println!("{}", serde_json::json!({"sweep": sweep.key, "runs": items, "tipping_point": tip}));
+    if args.shard.is_some() {
+        for row in &rows {
+            println!("{}", serde_json::to_string(row)?);
+        }
         return Ok(());
     }
-    println!("metastable sweep of {}: {}", sweep.key, p.describe());
-    println!(
-        "\n{:>14} {:>11} {:>13} {:>12} {:>12}",
-        sweep.key, "recovered", "recovery s", "after good%", "after att.x"
-    );
-    for (v, s) in &rows {
-        let after = s.phases.after.as_ref();
-        println!(
-            "{:>14} {:>11} {:>13} {:>11.1}% {:>11.2}x",
-            v,
-            s.recovered.map_or("-".to_string(), |r| r.to_string()),
-            s.recovery_s.map_or("-".to_string(), |r| format!("{r:.0}")),
-            after.map_or(f64::NAN, |a| a.goodput_ratio * 100.0),
-            after.map_or(f64::NAN, |a| a.retry_amplification)
-        );
-    }
-    match tipping {
-        Some(w) => println!(
-            "\ntipping point: between {key}={} ({}) and {key}={} ({})",
-            w[0].0,
-            if w[0].1.recovered == Some(true) { "recovers" } else { "stays down" },
-            w[1].0,
-            if w[1].1.recovered == Some(true) { "recovers" } else { "stays down" },
-            key = sweep.key
-        ),
-        None => println!("\ntipping point: not within these values (every run ended the same way)"),
+    report_sweep(args, &spec.key, &p.describe(), &rows)
+}
+
+/// The whole sweep: a table and its tipping point, or one JSON object.
+fn report_sweep(args: &Args, key: &str, what: &str, rows: &[Row]) -> Result<()> {
+    let values = aggregate(rows);
+    if args.json {
+        let tip = tipping(&values).map(|(a, b)| serde_json::json!({"from": a.value, "to": b.value}));
+        println!("{}", serde_json::json!({"sweep": key, "values": values, "runs": rows, "tipping_point": tip}));
+    } else {
+        print!("{}", table(key, what, &values));
     }
     Ok(())
 }
@@ -272,7 +251,12 @@ fn sweep(args: &Args, p: &Params, sweep: &Sweep) -> Result<()> {
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = params(&args).map_err(anyhow::Error::from).and_then(|p| match &args.sweep {
-        Some(s) => sweep(&args, &p, s),
+        _ if !args.merge.is_empty() => {
+            let rows = read_rows(&args.merge)?;
+            let key = rows.first().map_or("(nothing)".to_string(), |r| r.key.clone());
+            report_sweep(&args, &key, "merged from shards", &rows)
+        }
+        Some(s) => run_sweep(&args, &p, s),
         None => single(&args, &p),
     });
     match result {

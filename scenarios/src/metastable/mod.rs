@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod params;
 pub mod run;
+pub mod sweep;
 
 use std::fmt::Write as _;
 
