@@ -108,12 +108,13 @@ pub fn tipping(values: &[ValueSummary]) -> Option<(&ValueSummary, &ValueSummary)
 /// The readable table and the tipping point.
 pub fn table(key: &str, what: &str, values: &[ValueSummary]) -> String {
     let mut out = format!("metastable sweep of {key}: {what}\n\n");
-    let _ = writeln!(out, "{:>14} {:>6} {:>11} {:>12} {:>12}", key, "runs", "recovered", "after good%", "after att.x");
+    let w = key.len().max(8);
+    let _ = writeln!(out, "{key:>w$} {:>6} {:>11} {:>12} {:>12}", "runs", "recovered", "after good%", "after att.x");
     let num = |v: Option<f64>, scale: f64| v.map_or("-".to_string(), |v| format!("{:.2}", v * scale));
     for v in values {
         let _ = writeln!(
             out,
-            "{:>14} {:>6} {:>11} {:>12} {:>12}",
+            "{:>w$} {:>6} {:>11} {:>12} {:>12}",
             v.value,
             v.runs,
             format!("{}/{}", v.recovered, v.runs),
