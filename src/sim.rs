@@ -64,6 +64,9 @@ pub enum BuildError {
         /// What is wrong.
         source: ControlError,
     },
+    /// Link settings were given with a network of the caller's own, which would ignore them.
+    #[error("link settings (default_link, link) apply to the simulated network, not to one given with .network(...)")]
+    LinksWithCustomNetwork,
     /// The metrics window is zero.
     #[error("the metrics window must be longer than zero")]
     Window,
@@ -105,8 +108,8 @@ impl<M: Message> SimBuilder<M> {
         self
     }
 
-    /// Replaces the simulated network with your own (links set with `default_link` and `link`
-    /// are then ignored).
+    /// Replaces the simulated network with your own (then `default_link` and `link` are refused:
+    /// your network decides latencies).
     pub fn network(mut self, network: impl Network + 'static) -> Self {
         self.network = Some(Box::new(network));
         self
@@ -154,20 +157,20 @@ impl<M: Message> SimBuilder<M> {
             return Err(BuildError::Realtime(f));
         }
         let names: Arc<[String]> = self.nodes.iter().map(|(n, _)| n.clone()).collect();
-        let id = |name: &str, from: &str, to: &str| {
-            names.iter().position(|n| n == name).map(NodeId::from_index).ok_or_else(|| BuildError::UnknownLinkNode {
-                from: from.to_string(),
-                to: to.to_string(),
-                unknown: name.to_string(),
-            })
-        };
+        let find = |name: &str| names.iter().position(|n| n == name).map(NodeId::from_index);
         let mut network: Box<dyn Network> = match self.network {
+            Some(_) if !self.links.is_empty() || self.default_link != LinkConfig::default() => {
+                return Err(BuildError::LinksWithCustomNetwork);
+            }
             Some(n) => n,
             None => {
                 let mut net = SimNetwork::new(self.default_link, derive_rng(self.seed, "network", 0))
                     .map_err(|source| BuildError::Link { what: "default".into(), source })?;
                 for (from, to, link) in self.links {
-                    let (f, t) = (id(&from, &from, &to)?, id(&to, &from, &to)?);
+                    let (Some(f), Some(t)) = (find(&from), find(&to)) else {
+                        let unknown = if find(&from).is_none() { from.clone() } else { to.clone() };
+                        return Err(BuildError::UnknownLinkNode { from, to, unknown });
+                    };
                     net.set_link(f, t, link)
                         .map_err(|source| BuildError::Link { what: format!("{from} -> {to}"), source })?;
                 }

@@ -177,6 +177,14 @@ fn bad_link_settings_are_refused_at_build() {
         .err()
         .unwrap();
     assert_eq!(err.to_string(), "link a -> ghost names an unknown node 'ghost'");
+    let seen = Rc::new(RefCell::new(0));
+    let err = Sim::<u64>::builder(1)
+        .network(Slow { seen })
+        .default_link(LinkConfig::constant(Duration::from_millis(5)))
+        .build()
+        .err()
+        .unwrap();
+    assert!(err.to_string().starts_with("link settings (default_link, link) apply to the simulated network"), "{err}");
 }
 
 /// A network that delivers every message after exactly `hops` × 3 ms, and refuses faults.

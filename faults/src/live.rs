@@ -56,8 +56,7 @@ impl Operator {
         match line.trim() {
             "status" => match self.control.status().wait() {
                 Ok(s) => {
-                    let nodes: Vec<String> =
-                        s.nodes.iter().map(|(n, st)| format!("{n}={st:?}").to_lowercase()).collect();
+                    let nodes: Vec<String> = s.nodes.iter().map(|(n, st)| format!("{n}={}", st.name())).collect();
                     format!(
                         "t={} status: {}; delivered={} held={} applied={} refused={}",
                         s.now,

@@ -1,5 +1,5 @@
-//! What every scenario binary shares on its command line: fault flags, input errors (exit code
-//! 2), config files, and sweeps.
+//! What every scenario binary shares on its command line: fault and trace flags, input errors
+//! (exit code 2), config files, and setting a parameter by name (for sweeps).
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

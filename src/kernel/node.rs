@@ -28,7 +28,8 @@ pub enum NodeStatus {
 }
 
 impl NodeStatus {
-    pub(crate) fn name(self) -> &'static str {
+    /// The state in one lowercase word: `running`, `paused`, `crashed`, `finished`.
+    pub fn name(self) -> &'static str {
         match self {
             NodeStatus::Running => "running",
             NodeStatus::Paused => "paused",
