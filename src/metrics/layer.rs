@@ -24,16 +24,19 @@ impl MetricsLayer {
     }
 }
 
-#[derive(Default)]
-struct Sample {
-    metric: Option<String>,
+/// The fields of one metric event; the name goes into a reused buffer.
+struct Sample<'a> {
+    metric: &'a mut String,
+    named: bool,
     value: Option<(MetricKind, i64)>,
 }
 
-impl Visit for Sample {
+impl Visit for Sample<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         if field.name() == "metric" {
-            self.metric = Some(value.to_string());
+            self.metric.clear();
+            self.metric.push_str(value);
+            self.named = true;
         }
     }
 
@@ -54,7 +57,9 @@ impl Visit for Sample {
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "metric" {
-            self.metric = Some(format!("{value:?}").trim_matches('"').to_string());
+            self.metric.clear();
+            self.metric.push_str(format!("{value:?}").trim_matches('"'));
+            self.named = true;
         }
     }
 }
@@ -64,11 +69,14 @@ impl<S: Subscriber> Layer<S> for MetricsLayer {
         if event.metadata().target() != METRIC_TARGET {
             return;
         }
-        let mut sample = Sample::default();
+        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+        let mut name = std::mem::take(&mut store.scratch);
+        let mut sample = Sample { metric: &mut name, named: false, value: None };
         event.record(&mut sample);
-        let (Some(metric), Some((kind, value))) = (sample.metric, sample.value) else { return };
-        let node = self.clock.current().map(|n| n.0);
-        let now = self.clock.now().as_nanos();
-        self.store.lock().unwrap_or_else(|e| e.into_inner()).record(&metric, node, kind, value, now);
+        if let (true, Some((kind, value))) = (sample.named, sample.value) {
+            let node = self.clock.current().map(|n| n.0);
+            store.record(&name, node, kind, value, self.clock.now().as_nanos());
+        }
+        store.scratch = name;
     }
 }

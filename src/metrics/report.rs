@@ -224,7 +224,11 @@ impl MetricsReport {
             .map(|(metric, by_node)| {
                 let by_name = by_node
                     .iter()
-                    .map(|(node, s)| (node.and_then(|n| names.get(n as usize).cloned()), s.clone()))
+                    .enumerate()
+                    .filter_map(|(slot, s)| {
+                        let node = slot.checked_sub(1).and_then(|n| names.get(n).cloned());
+                        s.as_ref().map(|s| (node, s.clone()))
+                    })
                     .collect();
                 (metric.clone(), by_name)
             })

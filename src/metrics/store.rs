@@ -1,9 +1,8 @@
 //! Where metric samples go: per metric and node, one full-precision histogram for the run and
 //! one small histogram per time window.
 
-use std::collections::BTreeMap;
-
 use hdrhistogram::Histogram;
+use rustc_hash::FxHashMap;
 
 use super::report::MetricKind;
 
@@ -64,19 +63,21 @@ impl Series {
     }
 }
 
-/// All series of a run, keyed by metric name and then by node (`None`: emitted outside any
-/// node).
+/// All series of a run, keyed by metric name and then by node: slot 0 for events emitted outside
+/// any node, slot `id + 1` for node `id`. Hashed for the hot path; reports sort by name.
 #[derive(Debug)]
 pub(crate) struct Store {
     pub(crate) window_ns: u64,
-    pub(crate) series: BTreeMap<String, BTreeMap<Option<u32>, Series>>,
+    pub(crate) series: FxHashMap<String, Vec<Option<Series>>>,
     /// Samples whose kind differed from the metric's first sample, and were not recorded.
     pub(crate) conflicts: u64,
+    /// Reused buffer for the metric name of the event being recorded.
+    pub(crate) scratch: String,
 }
 
 impl Store {
     pub(crate) fn new(window_ns: u64) -> Self {
-        Store { window_ns: window_ns.max(1), series: BTreeMap::new(), conflicts: 0 }
+        Store { window_ns: window_ns.max(1), series: FxHashMap::default(), conflicts: 0, scratch: String::new() }
     }
 
     pub(crate) fn record(&mut self, metric: &str, node: Option<u32>, kind: MetricKind, v: i64, now_ns: u64) {
@@ -84,7 +85,11 @@ impl Store {
             Some(m) => m,
             None => self.series.entry(metric.to_string()).or_default(),
         };
-        let series = by_node.entry(node).or_insert_with(|| Series::new(kind));
+        let slot = node.map_or(0, |n| n as usize + 1);
+        if by_node.len() <= slot {
+            by_node.resize_with(slot + 1, || None);
+        }
+        let series = by_node[slot].get_or_insert_with(|| Series::new(kind));
         if series.kind != kind {
             self.conflicts += 1;
             return;
