@@ -310,9 +310,7 @@ impl Kernel {
                                 st.instants += 1;
                                 while let Some(event) = st.queue.pop_due(t) {
                                     st.events += 1;
-                                    if let Some(event) = EventQueue::fire(event) {
-                                        restart.extend(st.dispatch(event, t));
-                                    }
+                                    restart.extend(st.dispatch(event, t));
                                 }
                             }
                             None if next.is_some() || st.pace.is_some() => {
@@ -409,7 +407,10 @@ impl State {
                 None
             }
             Event::Control(command) => self.answer(Request::Command(*command, None), now),
-            Event::Timer(_) => None,
+            Event::Timer(timer) => {
+                timer.fire();
+                None
+            }
         }
     }
 

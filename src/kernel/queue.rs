@@ -45,7 +45,8 @@ impl TimerCell {
         }
     }
 
-    fn fire(&self) {
+    /// Wakes the sleeper, unless it went away.
+    pub(crate) fn fire(&self) {
         if self.state.get() == TimerState::Armed {
             self.state.set(TimerState::Fired);
             if let Some(w) = self.waker.borrow_mut().take() {
@@ -169,17 +170,6 @@ impl EventQueue {
             self.payload -= p.bytes.capacity();
         }
         Some(event)
-    }
-
-    /// Fires a timer event; returns the event back when it is not a timer.
-    pub(crate) fn fire(event: Event) -> Option<Event> {
-        match event {
-            Event::Timer(t) => {
-                t.fire();
-                None
-            }
-            other => Some(other),
-        }
     }
 
     /// Gives the queued keys the sequence numbers 1, 2, ... in the order they will pop, so that

@@ -63,6 +63,27 @@ impl SimNetwork {
         self.faults.entry((from, to)).or_default()
     }
 
+    /// Lets `packet` through the partitions in force, or hands it to the one that drops or holds
+    /// it (and counts that).
+    fn pass(&mut self, packet: Packet) -> Option<Packet> {
+        if self.cuts.is_empty() {
+            return Some(packet);
+        }
+        let (from, to) = (packet.from, packet.to);
+        match self.cuts.verdict(from, to) {
+            Verdict::Pass => Some(packet),
+            Verdict::Drop => {
+                self.counters(from, to).cut += 1;
+                None
+            }
+            Verdict::Hold(i) => {
+                self.counters(from, to).held += 1;
+                self.cuts.hold(i, packet);
+                None
+            }
+        }
+    }
+
     /// Schedules the delivery of a message that no partition stops: lost, once, or twice.
     fn transmit(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
         let (from, to) = (packet.from, packet.to);
@@ -104,35 +125,15 @@ impl Network for SimNetwork {
         let t = self.traffic.get_mut(from, to);
         t.sent += 1;
         t.bytes_sent += packet.bytes.len() as u64;
-        if !self.cuts.is_empty() {
-            match self.cuts.verdict(from, to) {
-                Verdict::Pass => {}
-                Verdict::Drop => return self.counters(from, to).cut += 1,
-                Verdict::Hold(i) => {
-                    self.counters(from, to).held += 1;
-                    return self.cuts.hold(i, packet);
-                }
-            }
+        if let Some(packet) = self.pass(packet) {
+            self.transmit(now, packet, wire);
         }
-        self.transmit(now, packet, wire);
     }
 
     fn arrive(&mut self, _now: SimTime, packet: Packet) -> Option<Packet> {
+        // A partition formed while the message was in flight stops it too.
+        let packet = self.pass(packet)?;
         let (from, to) = (packet.from, packet.to);
-        if !self.cuts.is_empty() {
-            match self.cuts.verdict(from, to) {
-                Verdict::Pass => {}
-                Verdict::Drop => {
-                    self.counters(from, to).cut += 1;
-                    return None;
-                }
-                Verdict::Hold(i) => {
-                    self.counters(from, to).held += 1;
-                    self.cuts.hold(i, packet);
-                    return None;
-                }
-            }
-        }
         let t = self.traffic.get_mut(from, to);
         t.delivered += 1;
         t.bytes_delivered += packet.bytes.len() as u64;
@@ -148,10 +149,8 @@ impl Network for SimNetwork {
             NetFault::Heal { label } => {
                 for packet in self.cuts.heal(label.as_deref())? {
                     // A message released from one cut may still be stopped by another.
-                    match self.cuts.verdict(packet.from, packet.to) {
-                        Verdict::Pass => self.transmit(now, packet, wire),
-                        Verdict::Drop => self.counters(packet.from, packet.to).cut += 1,
-                        Verdict::Hold(i) => self.cuts.hold(i, packet),
+                    if let Some(packet) = self.pass(packet) {
+                        self.transmit(now, packet, wire);
                     }
                 }
                 Ok(())

@@ -23,7 +23,8 @@ pub struct LinkStats {
     pub duplicated: u64,
     /// Messages dropped by a partition.
     pub cut: u64,
-    /// Messages a holding partition kept (released at heal, or still held).
+    /// Times a holding partition took a message (at send, in flight, or passed on by a healed
+    /// partition to another that still holds).
     pub held: u64,
 }
 
