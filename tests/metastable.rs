@@ -76,7 +76,19 @@ fn a_breaker_shedding_a_queue_limit_and_lifo_each_recover() {
     for p in cases {
         let s = study(&p);
         assert_eq!(s.recovered, Some(true), "{}: {}", p.describe(), s.verdict);
+        // Each request ends once: in time or failed (a few are in flight at the end).
+        let t = &s.totals.counts;
+        let ended = t.goodput + s.totals.failed;
+        assert!(ended <= t.offered && ended + 100 > t.offered, "{}: {t:?}", p.describe());
+        // Without a breaker (whose fast failures send no attempt), each attempt ends once at
+        // most: in time, timed out or shed. The server's own count once doubled the shed ones.
+        if !p.breaker {
+            assert!(t.goodput + t.timeouts + t.shed <= t.attempts, "{}: {t:?}", p.describe());
+            assert!(t.goodput + t.timeouts + t.shed + 100 > t.attempts, "{}: {t:?}", p.describe());
+        }
     }
+    let shed = study(&Params { shed_above: Some(50), ..spike() });
+    assert!(shed.totals.counts.shed > 1000, "the server shed, and clients heard of it");
 }
 
 fn bronson(rps: f64, faults: &str) -> Params {

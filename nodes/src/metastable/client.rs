@@ -15,7 +15,7 @@ use super::backoff::Backoff;
 use super::breaker::{Breaker, BreakerConfig};
 use super::budget::{BudgetConfig, RetryBudget};
 use super::load::Load;
-use super::{Msg, Outcome};
+use super::{Msg, Outcome, metric};
 
 /// How clients behave; the load is shared evenly among them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -98,12 +98,12 @@ impl Shared {
         // request's slice in a Chrome trace.
         let _span = tracing::info_span!("request", id);
         let created = ctx.now();
-        ctx.count("offered", 1);
+        ctx.count(metric::OFFERED, 1);
         let mut wait = Duration::ZERO;
         for attempt in 0..=self.config.max_retries {
             if attempt > 0 {
                 if self.budget.as_ref().is_some_and(|b| !b.borrow_mut().try_spend()) {
-                    ctx.count("budget_exhausted", 1);
+                    ctx.count(metric::BUDGET_EXHAUSTED, 1);
                     tracing::debug!(id, attempt, "no retry: budget exhausted");
                     break;
                 }
@@ -114,14 +114,14 @@ impl Shared {
                 }
             }
             if !self.breaker_allows(ctx.now()) {
-                ctx.count("breaker_open", 1);
-                ctx.count("shed", 1);
+                ctx.count(metric::BREAKER_OPEN, 1);
+                ctx.count(metric::SHED, 1);
                 tracing::debug!(id, attempt, "failed fast: breaker open");
                 break;
             }
-            ctx.count("attempts", 1);
+            ctx.count(metric::ATTEMPTS, 1);
             if attempt > 0 {
-                ctx.count("retries", 1);
+                ctx.count(metric::RETRIES, 1);
             }
             let (tx, rx) = oneshot::channel();
             self.waiters.borrow_mut().insert((id, attempt), tx);
@@ -129,8 +129,8 @@ impl Shared {
             ctx.send(self.server, &Msg::Request { id, attempt, deadline });
             match ctx.timeout(self.config.timeout, rx).await {
                 Ok(Ok(Outcome::Ok)) => {
-                    ctx.count("goodput", 1);
-                    ctx.record_duration("latency", ctx.now() - created);
+                    ctx.count(metric::GOODPUT, 1);
+                    ctx.record_duration(metric::LATENCY, ctx.now() - created);
                     if let Some(b) = &self.budget {
                         b.borrow_mut().deposit();
                     }
@@ -138,18 +138,18 @@ impl Shared {
                     return;
                 }
                 Ok(Ok(Outcome::Rejected) | Err(_)) => {
-                    ctx.count("shed", 1);
+                    ctx.count(metric::SHED, 1);
                     self.breaker_record(false);
                 }
                 Err(_elapsed) => {
                     self.waiters.borrow_mut().remove(&(id, attempt));
-                    ctx.count("timeouts", 1);
+                    ctx.count(metric::TIMEOUTS, 1);
                     tracing::debug!(id, attempt, "timed out");
                     self.breaker_record(false);
                 }
             }
         }
-        ctx.count("failed", 1);
+        ctx.count(metric::FAILED, 1);
     }
 }
 
@@ -189,7 +189,7 @@ impl Node<Msg> for Client {
                     let _ = tx.send(outcome);
                 }
                 // The attempt already timed out: the server worked for nobody.
-                None => ctx.count("late", 1),
+                None => ctx.count(metric::LATE, 1),
             }
         }
     }

@@ -69,8 +69,16 @@ pub mod metric {
     pub const GOODPUT: &str = "goodput";
     /// Attempts the client gave up on.
     pub const TIMEOUTS: &str = "timeouts";
-    /// Attempts refused by the server or failed fast by the breaker.
+    /// Attempts refused by the server or failed fast by the breaker (client side).
     pub const SHED: &str = "shed";
+    /// Retries not sent because the retry budget was empty.
+    pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+    /// Attempts failed fast by an open breaker.
+    pub const BREAKER_OPEN: &str = "breaker_open";
+    /// Server refusals because the queue was full.
+    pub const REJECTED: &str = "rejected";
+    /// Server refusals of the oldest queued request when the queue was too long.
+    pub const SHED_OLDEST: &str = "shed_oldest";
     /// Replies that came after their attempt timed out: work done for nobody.
     pub const LATE: &str = "late";
     /// Requests that gave up.

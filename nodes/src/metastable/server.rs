@@ -11,7 +11,7 @@ use faultline::async_trait;
 use faultline::{Context, Node, NodeId, SimTime};
 use serde::{Deserialize, Serialize};
 
-use super::{Msg, Outcome};
+use super::{Msg, Outcome, metric};
 
 /// What the server does with a queued request whose client's deadline it knows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -98,16 +98,18 @@ impl ServerConfig {
         let deadline = job.deadline?;
         match self.deadline {
             DeadlinePolicy::Off => None,
-            _ if now > deadline => Some("expired"),
-            DeadlinePolicy::Unfinishable if now + self.service_time(active + 1) > deadline => Some("unfinishable"),
+            _ if now > deadline => Some(metric::EXPIRED),
+            DeadlinePolicy::Unfinishable if now + self.service_time(active + 1) > deadline => {
+                Some(metric::UNFINISHABLE)
+            }
             _ => None,
         }
     }
 }
 
 fn gauges(ctx: &Context<Msg>, st: &State) {
-    ctx.gauge("queue", st.queue.len() as i64);
-    ctx.gauge("concurrency", st.active as i64);
+    ctx.gauge(metric::QUEUE, st.queue.len() as i64);
+    ctx.gauge(metric::CONCURRENCY, st.active as i64);
 }
 
 /// Takes the next queued job worth serving, dropping those the deadline policy refuses.
@@ -131,7 +133,7 @@ async fn serve(ctx: Context<Msg>, config: Rc<ServerConfig>, state: Rc<RefCell<St
         let active = state.borrow().active;
         ctx.sleep(config.service_time(active)).await;
         ctx.send(job.from, &Msg::Reply { id: job.id, attempt: job.attempt, outcome: Outcome::Ok });
-        ctx.count("served", 1);
+        ctx.count(metric::SERVED, 1);
         let mut st = state.borrow_mut();
         match next_job(&ctx, &config, &mut st) {
             Some(next) => job = next,
@@ -167,13 +169,13 @@ impl Node<Msg> for Server {
                 st.active += 1;
                 ctx.spawn(serve(ctx.clone(), config.clone(), state.clone(), job));
             } else if config.queue_limit.is_some_and(|limit| st.queue.len() >= limit) {
-                reject(&ctx, &job, "rejected");
+                reject(&ctx, &job, metric::REJECTED);
             } else {
                 st.queue.push_back(job);
                 if config.shed_above.is_some_and(|n| st.queue.len() > n)
                     && let Some(oldest) = st.queue.pop_front()
                 {
-                    reject(&ctx, &oldest, "shed");
+                    reject(&ctx, &oldest, metric::SHED_OLDEST);
                 }
             }
             gauges(&ctx, &st);
