@@ -61,6 +61,7 @@ pub mod control;
 pub mod durable;
 pub mod id;
 mod kernel;
+pub mod limits;
 pub mod metrics;
 pub mod net;
 pub mod node;
@@ -75,6 +76,7 @@ pub use control::{Answer, Command, ControlError, ControlHandle, ControlStats, Cu
 pub use durable::{Durable, DurableError};
 pub use id::NodeId;
 pub use kernel::{CONTROL_TARGET, NodeStatus, RunOutcome};
+pub use limits::{LimitHit, LimitKind, Limits};
 pub use metrics::{METRIC_TARGET, MetricKind, MetricsReport, Stats};
 pub use net::{
     Latency, LatencyError, LinkConfig, LinkPatch, LinkStats, NetFault, NetStats, Network, Packet, SimNetwork, Wire,

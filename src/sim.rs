@@ -19,6 +19,7 @@ use crate::context::Context;
 use crate::control::{Command, ControlError, ControlHandle, ControlStats};
 use crate::id::NodeId;
 use crate::kernel::{Drive, Kernel, NodeStatus, RunOutcome, Starter};
+use crate::limits::{LimitHit, LimitKind, Limits};
 use crate::metrics::{METRIC_TARGET, MetricsLayer, MetricsReport, Store};
 use crate::net::{LinkConfig, NetStats, Network, SimNetwork};
 use crate::node::{Message, Node};
@@ -38,6 +39,7 @@ pub struct SimBuilder<M: Message> {
     traces: Vec<TraceOutput>,
     window: Duration,
     realtime: Option<f64>,
+    limits: Limits,
 }
 
 /// A simulation that cannot be built as configured.
@@ -76,6 +78,9 @@ pub enum BuildError {
     /// A trace output cannot be set up.
     #[error(transparent)]
     Trace(#[from] TraceError),
+    /// More nodes than [`Limits::max_nodes`].
+    #[error("{0}")]
+    Limit(LimitHit),
     /// The runtime could not start.
     #[error("cannot start the tokio runtime: {0}")]
     Runtime(std::io::Error),
@@ -93,6 +98,7 @@ impl<M: Message> SimBuilder<M> {
             traces: Vec::new(),
             window: Duration::from_secs(1),
             realtime: None,
+            limits: Limits::default(),
         }
     }
 
@@ -140,6 +146,12 @@ impl<M: Message> SimBuilder<M> {
         self
     }
 
+    /// The run's resource limits (see [`Limits`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Checks everything and builds the simulation. Nothing runs until [`Sim::run_until`].
     pub fn build(self) -> Result<Sim<M>, BuildError> {
         let mut seen = BTreeSet::new();
@@ -150,6 +162,9 @@ impl<M: Message> SimBuilder<M> {
         }
         if self.window.is_zero() {
             return Err(BuildError::Window);
+        }
+        if self.nodes.len() as u64 > self.limits.max_nodes {
+            return Err(BuildError::Limit(LimitHit { kind: LimitKind::Nodes, limit: self.limits.max_nodes }));
         }
         if let Some(f) = self.realtime
             && !(f.is_finite() && f > 0.0)
@@ -193,7 +208,7 @@ impl<M: Message> SimBuilder<M> {
                 }),
             );
         });
-        let kernel = Kernel::new(self.seed, names.clone(), network, starter, self.realtime);
+        let kernel = Kernel::new(self.seed, names.clone(), network, starter, self.realtime, self.limits);
         let control = kernel.control.clone();
 
         let store = Arc::new(Mutex::new(Store::new(u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX))));

@@ -15,9 +15,9 @@ use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, TryRecvError};
+use std::sync::{Arc, OnceLock};
 use std::task::{Context as TaskContext, Poll, Waker};
 
 pub use node::NodeStatus;
@@ -28,6 +28,7 @@ use task::{Owner, Tracked};
 
 use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request, Status};
 use crate::id::NodeId;
+use crate::limits::{LimitHit, LimitKind, Limits};
 use crate::net::{Network, Packet, Wire};
 use crate::time::SimTime;
 
@@ -41,13 +42,20 @@ pub(crate) struct Shared {
     now: AtomicU64,
     current: AtomicU32,
     runnable: AtomicUsize,
+    /// A limit that a layer (metrics) reached; the kernel stops the run at its next step.
+    limit: OnceLock<LimitHit>,
 }
 
 const NO_NODE: u32 = u32::MAX;
 
 impl Shared {
     fn new() -> Self {
-        Shared { now: AtomicU64::new(0), current: AtomicU32::new(NO_NODE), runnable: AtomicUsize::new(0) }
+        Shared {
+            now: AtomicU64::new(0),
+            current: AtomicU32::new(NO_NODE),
+            runnable: AtomicUsize::new(0),
+            limit: OnceLock::new(),
+        }
     }
 
     /// The virtual time now.
@@ -79,6 +87,11 @@ impl Shared {
         self.runnable.fetch_add(1, Ordering::AcqRel);
     }
 
+    /// Records that a limit was reached (the first one counts); the run stops at its next step.
+    pub(crate) fn reach(&self, hit: LimitHit) {
+        let _ = self.limit.set(hit);
+    }
+
     /// Decrements; returns how many remain.
     fn runnable_sub(&self) -> usize {
         self.runnable.fetch_sub(1, Ordering::AcqRel) - 1
@@ -98,6 +111,8 @@ pub enum RunOutcome {
     /// A node's code panicked: the node was marked crashed and the run stopped at that instant
     /// (the report's `panics` says who and why).
     Panicked,
+    /// A resource limit was reached: the run stopped at that instant.
+    Limit(LimitHit),
 }
 
 /// Starts (or restarts) a node: builds it from its factory and spawns its `run`.
@@ -124,6 +139,7 @@ pub(crate) struct State {
     /// Instants the clock stopped at, and events fired.
     pub(crate) instants: u64,
     pub(crate) events: u64,
+    limits: Limits,
 }
 
 /// The simulation's engine. Shared (`Rc`) by the driver, every task and every context.
@@ -144,6 +160,7 @@ impl Kernel {
         network: Box<dyn Network>,
         starter: Starter,
         realtime: Option<f64>,
+        limits: Limits,
     ) -> Rc<Self> {
         let nodes = names.iter().map(|n| NodeSlot::new(n)).collect();
         let (tx, control_rx) = mpsc::channel();
@@ -168,6 +185,7 @@ impl Kernel {
                 panics: Vec::new(),
                 instants: 0,
                 events: 0,
+                limits,
             }),
             driver: RefCell::new(None),
             starter,
@@ -228,6 +246,11 @@ impl Kernel {
             st.misaddressed += 1;
             return;
         }
+        if st.queue.len() as u64 >= st.limits.max_in_flight {
+            let hit = LimitHit { kind: LimitKind::InFlight, limit: st.limits.max_in_flight };
+            self.shared.reach(hit);
+            return;
+        }
         st.msg_seq += 1;
         let packet = Packet { from, to, sent_at: now, seq: st.msg_seq, bytes };
         let State { network, queue, .. } = &mut *st;
@@ -286,6 +309,14 @@ impl Kernel {
             let mut restart = Vec::new();
             {
                 let mut st = self.st.borrow_mut();
+                if let Some(&hit) = self.shared.limit.get()
+                    && st.outcome.is_none()
+                {
+                    st.outcome = Some(RunOutcome::Limit(hit));
+                    drop(st);
+                    self.wake_driver();
+                    return;
+                }
                 if st.outcome.is_some() || st.pace_wait {
                     return;
                 }
