@@ -17,6 +17,7 @@
 
 #![warn(missing_docs)]
 
+mod line;
 pub mod live;
 pub mod nemesis;
 pub mod parse;
@@ -25,7 +26,7 @@ pub mod schedule;
 pub mod script;
 pub mod select;
 
-pub use live::{ControlSource, LiveControl};
+pub use live::{ControlSource, DEFAULT_MAX_LINE, LiveControl, LiveLimits, ShutdownHandle};
 pub use nemesis::{Nemesis, NemesisError};
 pub use parse::{ScriptError, parse_live, parse_script};
 pub use refusal::{Refusal, RefusalLog, RefusedEntry};
