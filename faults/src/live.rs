@@ -401,3 +401,79 @@ fn read_lines<R: Read, F: FnMut(&str) -> bool>(
     }
     splitter.finish();
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline::{Context, FnNode, Sim};
+
+    /// An operator for a simulation that has already ended: every command is answered at
+    /// once ("the simulation has ended"), so a line that reaches the sim shows in the replies.
+    fn ended() -> Mutex<Operator> {
+        let sim = Sim::<u32>::builder(1)
+            .node("a", || {
+                FnNode(|ctx: Context<u32>| async move {
+                    ctx.recv().await;
+                })
+            })
+            .build()
+            .unwrap();
+        let (control, names) = (sim.control(), sim.names().to_vec());
+        drop(sim);
+        Mutex::new(Operator { control, resolver: Resolver::new(&names), rng: derive_rng(1, "live", 0), count: 0 })
+    }
+
+    fn session(input: &[u8], limits: &LiveLimits) -> Vec<String> {
+        let shared = Shared {
+            stop: AtomicBool::new(false),
+            socket: Mutex::new(None),
+            sessions: Mutex::new(0),
+            ended: Condvar::new(),
+        };
+        let mut replies = Vec::new();
+        read_lines(input, &ended(), &shared, limits, |r| {
+            replies.push(r.to_string());
+            true
+        });
+        replies
+    }
+
+    // Pins issue 8 (stdin and socket share this reader): an invalid UTF-8 line ended live
+    // control for the rest of the run; a 10 MB bad line got a 10 MB reply; a line with no
+    // newline was buffered without limit; a partial line at disconnect was executed.
+    #[test]
+    fn bad_bytes_long_lines_and_a_partial_line_get_short_errors_and_the_session_goes_on() {
+        let limits = LiveLimits { max_line: 64, ..LiveLimits::default() };
+        let mut input = b"\xff\xfecrash a\n".to_vec();
+        input.extend(std::iter::repeat_n(b'x', 10_000));
+        input.extend(b"\ncrash a\r\n# comment\n\nbogus\ncrash a");
+        let replies = session(&input, &limits);
+        assert_eq!(
+            replies,
+            vec![
+                "error: the line is not UTF-8 (bad byte at offset 0); discarded",
+                "error: line longer than 64 bytes; discarded up to its newline",
+                "error: crash a: the simulation has ended",
+                "error: column 1: unknown command 'bogus': expected partition, cut, isolate, heal, link, crash, restart, pause, resume, skew, drift or stop",
+            ],
+            "the last 'crash a' had no newline: discarded, not executed"
+        );
+        assert!(replies.iter().all(|r| r.len() < 200), "no reply echoes a long line");
+    }
+
+    #[test]
+    fn nothing_is_acted_on_after_shutdown() {
+        let shared = Shared {
+            stop: AtomicBool::new(true),
+            socket: Mutex::new(None),
+            sessions: Mutex::new(0),
+            ended: Condvar::new(),
+        };
+        let mut replies = 0;
+        read_lines(&b"crash a\n"[..], &ended(), &shared, &LiveLimits::default(), |_| {
+            replies += 1;
+            true
+        });
+        assert_eq!(replies, 0);
+    }
+}

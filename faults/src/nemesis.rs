@@ -435,4 +435,45 @@ mod tests {
         let n: Nemesis = "every=5s".parse().unwrap();
         assert_eq!(n.to_string().parse::<Nemesis>().unwrap(), n);
     }
+
+    // Pins issue 8: `kinds=crash*4294967295+skew*1` wrapped the u32 weight sum to 0 and
+    // panicked "cannot sample empty range". Each weight has a range; the sum is in u64.
+    #[test]
+    fn weights_have_a_range_and_their_sum_cannot_wrap() {
+        let e = "every=20s,for=5s,kinds=crash*4294967295+skew*1".parse::<Nemesis>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--nemesis: kinds: weight in 'crash*4294967295' must be a whole number from 1 to 1000000, found '4294967295'"
+        );
+        // 5000 kinds at the largest weight add up past u32::MAX: still a fair draw.
+        let spec = format!("every=10s,for=1s,kinds={}+skew", vec!["crash*1000000"; 5000].join("+"));
+        let n: Nemesis = spec.parse().unwrap();
+        let script = n.generate(&resolver(3), 1, SimTime::ZERO + Duration::from_secs(600)).unwrap();
+        assert!(script.entries.iter().all(|e| matches!(e.action, Action::Crash(_))), "skew has 1 share in 5e9");
+        let built = Nemesis { kinds: vec![(Kind::Crash, 0)], ..Nemesis::default() };
+        assert!(built.generate(&resolver(3), 1, SimTime::MAX).unwrap_err().to_string().contains("from 1 to 1000000"));
+        let e = "skew=300y".parse::<Nemesis>().unwrap_err().to_string();
+        assert!(e.contains("unknown unit"), "{e}");
+        let e = "skew=25h".parse::<Nemesis>().unwrap_err().to_string();
+        assert_eq!(e, "--nemesis: skew: at most 24h allowed, found 25h");
+    }
+
+    // Pins issue 8: `--nemesis every=1ns,for=1ns` generated faults until memory ran out, and a
+    // horizon at the last instant looped for ever (the saturating instant never passed it).
+    #[test]
+    fn too_many_faults_are_refused_before_they_are_made() {
+        let n: Nemesis = "every=1ns,for=1ns".parse().unwrap();
+        let e = n.generate(&resolver(3), 1, SimTime::ZERO + Duration::from_secs(120)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--nemesis: every=1ns,for=1ns until 120.000000000s makes about 6.0e10 faults; the limit is 1000000 (--max-fault-commands)"
+        );
+        let n: Nemesis = "every=1h,for=1h,from=18446744073709551615ns".parse().unwrap();
+        assert_eq!(n.generate(&resolver(3), 1, SimTime::MAX).unwrap().entries.len(), 0);
+        let n: Nemesis = "every=1s,for=1s,kinds=ring".parse().unwrap();
+        let e = n.generate_limited(&resolver(5), 1, SimTime::ZERO + Duration::from_secs(60), 20).unwrap_err();
+        assert!(e.to_string().contains("makes about 30 faults; the limit is 20"), "{e}");
+        let e = n.generate_limited(&resolver(5), 1, SimTime::ZERO + Duration::from_secs(60), 40).unwrap_err();
+        assert!(e.to_string().contains("makes more than 40 faults"), "a ring is 5 entries per fault: {e}");
+    }
 }

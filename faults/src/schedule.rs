@@ -340,4 +340,76 @@ mod tests {
         assert_eq!(e.pos.column, 15);
         assert!(e.message.starts_with("'replica-9' matches no node"));
     }
+
+    fn clients() -> Resolver {
+        Resolver::new(&names())
+    }
+
+    // Pins issue 8: `every 1us ...` and `every 1ns crash client-1` over a 120 s run made
+    // 1.2e8 and 1.2e11 commands and ran out of memory. Now refused before anything is made.
+    #[test]
+    fn a_schedule_past_the_limit_is_refused_with_its_line_and_count() {
+        let script = parse_script("at 1s crash server\n\nevery 1ns crash client-1\n").unwrap();
+        let e = compile(&script, &clients(), 1, at(120)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 3, column 1: 'every 1ns' from 0.000000001s to the end of the run at 120.000000000s makes 1.2e11 \
+             commands; the limit is 1000000 (--max-fault-commands)"
+        );
+        let script = parse_script("every 1us for 500ns pause client-1\n").unwrap();
+        let e = compile_limited(&script, &clients(), 1, at(120), 1000).unwrap_err();
+        assert!(e.message.contains("makes 2.4e8 commands; the limit is 1000"), "{e}");
+        // Many entries, each within the limit, still add up to it.
+        let script = parse_script(&"at 1s crash *\n".repeat(200)).unwrap();
+        let e = compile_limited(&script, &clients(), 1, at(120), 1000).unwrap_err();
+        assert_eq!(e.pos.line, 167, "6 commands each: the 167th entry passes 1000");
+        assert!(e.message.starts_with("the script makes 1002 commands by this entry"), "{e}");
+        let ok = compile_limited(&parse_script("every 1s crash client-1\n").unwrap(), &clients(), 1, at(120), 119);
+        assert_eq!(ok.unwrap().commands.len(), 119, "at 1..=119 s: exactly the limit is allowed");
+    }
+
+    // Pins issue 8: fault entries after the end of the run were ignored without a word.
+    #[test]
+    fn entries_after_the_end_are_reported_not_scheduled() {
+        let script =
+            parse_script("at 10s crash server\nat 200s crash client-1\nevery 1s from 150s pause server\n").unwrap();
+        let t = compile(&script, &clients(), 1, at(120)).unwrap();
+        assert_eq!(t.commands.len(), 1);
+        let late: Vec<String> = t.after_end.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            late,
+            vec![
+                "fault script line 2: 'at 200s crash client-1' first applies at 200.000000000s, after the end of the run at 120.000000000s: it never applies",
+                "fault script line 3: 'every 1s from 150s pause server' first applies at 150.000000000s, after the end of the run at 120.000000000s: it never applies",
+            ]
+        );
+    }
+
+    // Pins issue 8: time arithmetic in the schedule saturated or wrapped for huge `at`, `every`
+    // and `for`. The largest values give an exact schedule, and nothing past the last instant.
+    #[test]
+    fn huge_times_neither_wrap_nor_loop() {
+        let max = "18446744073709551615ns";
+        let script = parse_script(&format!(
+            "at {max} crash server\nat 1s for {max} pause server\nevery {max} from 0s crash client-0\n"
+        ))
+        .unwrap();
+        let t = compile(&script, &clients(), 1, SimTime::MAX).unwrap();
+        let when: Vec<(u64, &str)> = t.commands.iter().map(|c| (c.at.as_nanos(), c.command.kind())).collect();
+        assert_eq!(
+            when,
+            vec![(0, "crash"), (1_000_000_000, "pause"), (u64::MAX, "crash")],
+            "the undo of 'for {max}' from 1 s would be past the last instant: not scheduled"
+        );
+    }
+
+    // Pins issue 8: `link ... latency 18446744073709551615ns` wrapped the delivery time.
+    #[test]
+    fn link_delays_beyond_any_run_are_refused_at_their_column() {
+        let e = parse_script("at 1s link * -> server latency 18446744073709551615ns\n").unwrap_err();
+        assert_eq!(e.pos.column, 32);
+        assert!(e.message.contains("longer than any run: each of its durations must be at most 24h"), "{e}");
+        let e = parse_script("at 1s link * -> server jitter 25h\n").unwrap_err();
+        assert_eq!(e.to_string(), "line 1, column 31: link jitter 25h is longer than any run: allowed 0s to 24h");
+    }
 }
