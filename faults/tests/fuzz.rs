@@ -159,13 +159,13 @@ proptest! {
     fn any_script_compiles_within_the_limit_or_is_refused(lines in prop::collection::vec(script_line(), 1..6), h in horizon(), seed in any::<u64>()) {
         let text = lines.join("\n");
         let started = Instant::now();
-        if let Ok(script) = parse_script(&text) {
-            if let Ok(t) = compile_limited(&script, &resolver(), seed, h, LIMIT) {
-                prop_assert!(t.commands.len() <= LIMIT, "{}", t.commands.len());
-                prop_assert!(t.commands.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
-                prop_assert!(t.commands.iter().all(|c| c.command.validate().is_ok()));
-                prop_assert!(t.after_end.iter().all(|a| a.at > h));
-            }
+        if let Ok(script) = parse_script(&text)
+            && let Ok(t) = compile_limited(&script, &resolver(), seed, h, LIMIT)
+        {
+            prop_assert!(t.commands.len() <= LIMIT, "{}", t.commands.len());
+            prop_assert!(t.commands.windows(2).all(|w| w[0].at <= w[1].at), "in time order");
+            prop_assert!(t.commands.iter().all(|c| c.command.validate().is_ok()));
+            prop_assert!(t.after_end.iter().all(|a| a.at > h));
         }
         prop_assert!(started.elapsed() < Duration::from_secs(5), "{text}: {:?}", started.elapsed());
     }
