@@ -286,6 +286,25 @@ fn shutdown_from_another_thread_removes_the_socket_and_a_missing_directory_is_na
     let (sim, _) = mesh(&["a"], None, None);
     let live =
         LiveControl::start(ControlSource::Unix(path.clone()), sim.control(), Resolver::new(sim.names()), 1).unwrap();
+    // One client more than the limit gets one line saying so, and is closed.
+    let limited = faultline_faults::LiveLimits { max_clients: 1, ..faultline_faults::LiveLimits::default() };
+    let other = dir.join("limited.sock");
+    let one = LiveControl::start_with(
+        ControlSource::Unix(other.clone()),
+        sim.control(),
+        Resolver::new(sim.names()),
+        1,
+        limited,
+    )
+    .unwrap();
+    let first = UnixStream::connect(&other).unwrap();
+    let mut first_reader = BufReader::new(first.try_clone().unwrap());
+    assert!(ask(&first, &mut first_reader, "bogus").starts_with("error: column 1: unknown command"), "in session");
+    let mut second = BufReader::new(UnixStream::connect(&other).unwrap());
+    let mut refused = String::new();
+    second.read_line(&mut refused).unwrap();
+    assert_eq!(refused, "error: 1 control clients are connected already (the limit)\n");
+    drop(one);
     let handle = live.shutdown_handle();
     std::thread::spawn(move || handle.shutdown()).join().unwrap();
     assert!(!path.exists(), "removed at shutdown, before the drop");

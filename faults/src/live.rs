@@ -201,6 +201,12 @@ impl LiveControl {
         seed: u64,
         limits: LiveLimits,
     ) -> io::Result<Self> {
+        if limits.reply_timeout.is_zero() || limits.max_line == 0 || limits.max_clients == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("live control limits must be above zero, found {limits:?}"),
+            ));
+        }
         let op = Arc::new(Mutex::new(Operator { control, resolver, rng: derive_rng(seed, "live", 0), count: 0 }));
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
