@@ -263,6 +263,12 @@ impl Nemesis {
             return Err(NemesisError(format!("nodes={} matches no node", self.nodes)));
         }
         let start = SimTime::from_duration(self.from);
+        if start >= horizon {
+            return Err(NemesisError(format!(
+                "from={} is not before the end of the run at {horizon}: the nemesis would make no fault",
+                format_duration(self.from)
+            )));
+        }
         // One fault takes `every` on average to arrive and `for` to last.
         let cycle = self.every.saturating_add(self.lasting).as_secs_f64();
         let expected = (horizon - start).as_secs_f64() / cycle;
@@ -468,8 +474,14 @@ mod tests {
             e.to_string(),
             "--nemesis: every=1ns,for=1ns until 120.000000000s makes about 6.0e10 faults; the limit is 1000000 (--max-fault-commands)"
         );
-        let n: Nemesis = "every=1h,for=1h,from=18446744073709551615ns".parse().unwrap();
+        let n: Nemesis = "every=1h,for=1h,from=18446744073709551614ns".parse().unwrap();
         assert_eq!(n.generate(&resolver(3), 1, SimTime::MAX).unwrap().entries.len(), 0);
+        // Pins issue 8 (faults after the end of the run were ignored without a word).
+        let late: Nemesis = "from=200s".parse().unwrap();
+        assert_eq!(
+            late.generate(&resolver(3), 1, SimTime::ZERO + Duration::from_secs(120)).unwrap_err().to_string(),
+            "--nemesis: from=200s is not before the end of the run at 120.000000000s: the nemesis would make no fault"
+        );
         let n: Nemesis = "every=1s,for=1s,kinds=ring".parse().unwrap();
         let e = n.generate_limited(&resolver(5), 1, SimTime::ZERO + Duration::from_secs(60), 20).unwrap_err();
         assert!(e.to_string().contains("makes about 30 faults; the limit is 20"), "{e}");

@@ -10,7 +10,7 @@ use std::fmt;
 use faultline::{CONTROL_TARGET, SimTime, TraceBuffer, TraceFormat, TraceOutput, TraceSink};
 use serde_json::Value;
 
-use crate::schedule::Timeline;
+use crate::schedule::{Timeline, origin};
 
 /// Records the control channel's refusals during a run: pass [`RefusalLog::output`] to the
 /// simulation builder's `trace`, run, then read [`RefusalLog::refusals`].
@@ -40,10 +40,11 @@ pub struct RefusedEntry {
 }
 
 impl fmt::Display for RefusedEntry {
-    /// `fault script line 4: refused at 12.3 s: restart server: cannot restart server: it is running`
+    /// `fault script line 4: refused at 12.3 s: restart server: cannot restart server: it is
+    /// running` (`nemesis: ...` for a generated entry).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let r = &self.refusal;
-        write!(f, "fault script line {}: refused at {} s: {}: {}", self.line, r.at.as_secs_f64(), r.command, r.error)
+        write!(f, "{}: refused at {} s: {}: {}", origin(self.line), r.at.as_secs_f64(), r.command, r.error)
     }
 }
 

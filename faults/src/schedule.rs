@@ -48,10 +48,19 @@ impl fmt::Display for AfterEnd {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "fault script line {}: '{}' first applies at {}, after the end of the run at {}: it never applies",
-            self.line, self.entry, self.at, self.horizon
+            "{}: '{}' first applies at {}, after the end of the run at {}: it never applies",
+            origin(self.line),
+            self.entry,
+            self.at,
+            self.horizon
         )
     }
+}
+
+/// Where a command came from, for messages: `fault script line 3`, or `nemesis` for entries
+/// without a line (the nemesis writes its script without positions).
+pub(crate) fn origin(line: usize) -> String {
+    if line == 0 { "nemesis".to_string() } else { format!("fault script line {line}") }
 }
 
 /// The commands of a script, in the order they apply.
