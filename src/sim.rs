@@ -339,9 +339,11 @@ impl<M: Message> Sim<M> {
         self.kernel.now()
     }
 
-    /// Schedules `command` for virtual instant `at` (now, if `at` is past). Node ids are checked
-    /// here; other errors are answered when it applies (traced and counted).
+    /// Schedules `command` for virtual instant `at` (now, if `at` is past). Node ids and
+    /// [`Command::validate`] are checked here; other errors are answered when it applies
+    /// (traced and counted).
     pub fn schedule(&self, at: SimTime, command: Command) -> Result<(), ControlError> {
+        command.validate()?;
         let count = self.names().len();
         if let Some(&node) = command.nodes().iter().find(|n| n.index() >= count) {
             return Err(ControlError::UnknownNode { node, count });

@@ -174,3 +174,193 @@ fn live_commands_over_a_unix_socket_cut_and_restore_traffic() {
     assert!(count(t_heal, at_ms(8000)) > 0, "traffic flows again after the heal");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// A fresh directory for one test's socket.
+fn socket_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Sends `line` and reads one reply line.
+fn ask(stream: &UnixStream, reader: &mut BufReader<UnixStream>, line: &str) -> String {
+    writeln!(&*stream, "{line}").unwrap();
+    let mut reply = String::new();
+    reader.read_line(&mut reply).unwrap();
+    reply.trim_end().to_string()
+}
+
+// Pins issue 8's control-channel cases: one idle connection blocked every other client; a
+// client that did not read its replies kept the process from exiting; invalid UTF-8 dropped
+// the connection; a 10 MB bad line got a 10 MB reply; a partial line at disconnect was
+// executed (`crash client` with no newline crashed the client).
+#[test]
+fn the_control_socket_serves_clients_at_once_and_no_client_can_hold_it() {
+    use faultline_faults::LiveLimits;
+    use std::io::Read;
+
+    let dir = socket_dir("sessions");
+    let path = dir.join("control.sock");
+    let (mut sim, _) = mesh(&["client", "server"], Some(10.0), None);
+    let resolver = Resolver::new(sim.names());
+    let limits = LiveLimits { reply_timeout: Duration::from_millis(300), ..LiveLimits::default() };
+    let live = LiveControl::start_with(ControlSource::Unix(path.clone()), sim.control(), resolver, 1, limits).unwrap();
+
+    let client = std::thread::spawn({
+        let path = path.clone();
+        move || {
+            // An idle client connects first and never sends a byte.
+            let idle = UnixStream::connect(&path).unwrap();
+            // A client that floods bad lines and never reads a reply.
+            let flooder = std::thread::spawn({
+                let path = path.clone();
+                move || {
+                    let mut s = UnixStream::connect(&path).unwrap();
+                    s.set_write_timeout(Some(Duration::from_secs(10))).unwrap();
+                    let started = std::time::Instant::now();
+                    let line = "bogus\n".repeat(1000);
+                    let error = loop {
+                        if let Err(e) = s.write_all(line.as_bytes()) {
+                            break e;
+                        }
+                    };
+                    (error.kind(), started.elapsed())
+                }
+            });
+            // A client that leaves with half a command.
+            let mut partial = UnixStream::connect(&path).unwrap();
+            partial.write_all(b"crash client").unwrap();
+            drop(partial);
+
+            let worker = UnixStream::connect(&path).unwrap();
+            let mut reader = BufReader::new(worker.try_clone().unwrap());
+            let not_utf8 = {
+                (&worker).write_all(b"crash \xff\xfe\n").unwrap();
+                let mut r = String::new();
+                reader.read_line(&mut r).unwrap();
+                r.trim_end().to_string()
+            };
+            let long = ask(&worker, &mut reader, &"x".repeat(10 << 20));
+            std::thread::sleep(Duration::from_millis(200));
+            let status = ask(&worker, &mut reader, "status");
+            let pause = ask(&worker, &mut reader, "pause server");
+            let flooded = flooder.join().unwrap();
+            drop(idle);
+            (not_utf8, long, status, pause, flooded)
+        }
+    });
+    sim.run_until(at_ms(10_000));
+    let (not_utf8, long, status, pause, (flood_error, flood_time)) = client.join().unwrap();
+
+    assert_eq!(not_utf8, "error: the line is not UTF-8 (bad byte at offset 6); discarded");
+    assert_eq!(long, "error: line longer than 4096 bytes; discarded up to its newline", "one short error");
+    assert!(
+        status.contains("status: client=running server=running"),
+        "the partial 'crash client' was not run: {status}"
+    );
+    assert!(pause.ends_with(" applied: pause server"), "served while another client idles: {pause}");
+    assert!(
+        matches!(flood_error, std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset),
+        "the session of a client that does not read is closed: {flood_error:?}"
+    );
+    assert!(flood_time < Duration::from_secs(5), "{flood_time:?}");
+
+    // A client that connects and never reads nor writes cannot keep live control alive.
+    let mut lingering = UnixStream::connect(&path).unwrap();
+    let started = std::time::Instant::now();
+    drop(live);
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(!path.exists(), "the socket is removed");
+    let mut rest = Vec::new();
+    assert_eq!(lingering.read_to_end(&mut rest).unwrap_or(0), 0, "the session was closed");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// Pins issue 8: SIGINT or SIGTERM left the socket file behind, and the next run refused to
+// start. Shutdown from another thread (the one that watches signals) removes it.
+#[test]
+fn shutdown_from_another_thread_removes_the_socket_and_a_missing_directory_is_named() {
+    let dir = socket_dir("shutdown");
+    let path = dir.join("control.sock");
+    let (sim, _) = mesh(&["a"], None, None);
+    let live =
+        LiveControl::start(ControlSource::Unix(path.clone()), sim.control(), Resolver::new(sim.names()), 1).unwrap();
+    // One client more than the limit gets one line saying so, and is closed.
+    let limited = faultline_faults::LiveLimits { max_clients: 1, ..faultline_faults::LiveLimits::default() };
+    let other = dir.join("limited.sock");
+    let one = LiveControl::start_with(
+        ControlSource::Unix(other.clone()),
+        sim.control(),
+        Resolver::new(sim.names()),
+        1,
+        limited,
+    )
+    .unwrap();
+    let first = UnixStream::connect(&other).unwrap();
+    let mut first_reader = BufReader::new(first.try_clone().unwrap());
+    assert!(ask(&first, &mut first_reader, "bogus").starts_with("error: column 1: unknown command"), "in session");
+    let mut second = BufReader::new(UnixStream::connect(&other).unwrap());
+    let mut refused = String::new();
+    second.read_line(&mut refused).unwrap();
+    assert_eq!(refused, "error: 1 control clients are connected already (the limit)\n");
+    drop(one);
+    let handle = live.shutdown_handle();
+    std::thread::spawn(move || handle.shutdown()).join().unwrap();
+    assert!(!path.exists(), "removed at shutdown, before the drop");
+    live.shutdown();
+    drop(live);
+    // The path is free again for the next run.
+    let again =
+        LiveControl::start(ControlSource::Unix(path.clone()), sim.control(), Resolver::new(sim.names()), 1).unwrap();
+    assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+    drop(again);
+    // Drop removes only its own socket: a file put there since is left alone.
+    std::fs::write(&path, "not ours").unwrap();
+    let e = LiveControl::start(ControlSource::Unix(path.clone()), sim.control(), Resolver::new(sim.names()), 1)
+        .err()
+        .unwrap();
+    assert_eq!(
+        e.to_string(),
+        format!("unix:{}: a file is already there; remove it or choose another path", path.display())
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "not ours");
+
+    let missing = std::path::Path::new("/nonexistent/dir/x.sock");
+    let e = LiveControl::start(ControlSource::Unix(missing.into()), sim.control(), Resolver::new(sim.names()), 1)
+        .err()
+        .unwrap();
+    assert!(e.to_string().starts_with("unix:/nonexistent/dir/x.sock: "), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+// Pins issue 8: refused commands in a script (`restart server` on a running node, `heal
+// nosuchlabel`) went unreported. The refusal log pairs them with their script lines.
+#[test]
+fn refused_script_commands_are_reported_with_their_lines() {
+    let log = faultline_faults::RefusalLog::new();
+    let mut b = Sim::<u32>::builder(5).trace(log.output());
+    for name in ["client", "server"] {
+        b = b.node(name, || {
+            FnNode(|ctx: Context<u32>| async move {
+                ctx.recv().await;
+            })
+        });
+    }
+    let mut sim = b.build().unwrap();
+    let script = parse_script("at 1s crash client\nat 2s restart server\nat 12300ms heal nosuchlabel\n").unwrap();
+    let timeline = compile(&script, &Resolver::new(sim.names()), 1, at_ms(20_000)).unwrap();
+    timeline.install(&sim).unwrap();
+    sim.control().submit(faultline::Command::Restart(sim.node_id("server").unwrap())).unwrap();
+    sim.run_until(at_ms(20_000));
+    let refusals = log.refusals();
+    assert_eq!(refusals.len(), 3, "two from the script, one sent directly: {refusals:?}");
+    let lines: Vec<String> = timeline.refused(sim.names(), &refusals).iter().map(ToString::to_string).collect();
+    assert_eq!(
+        lines,
+        vec![
+            "fault script line 2: refused at 2 s: restart server: cannot restart server: it is running",
+            "fault script line 3: refused at 12.3 s: heal nosuchlabel: no partition labelled 'nosuchlabel' is in force",
+        ]
+    );
+}

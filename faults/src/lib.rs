@@ -17,16 +17,19 @@
 
 #![warn(missing_docs)]
 
+mod line;
 pub mod live;
 pub mod nemesis;
 pub mod parse;
+pub mod refusal;
 pub mod schedule;
 pub mod script;
 pub mod select;
 
-pub use live::{ControlSource, LiveControl};
+pub use live::{ControlSource, DEFAULT_MAX_LINE, LiveControl, LiveLimits, ShutdownHandle};
 pub use nemesis::{Nemesis, NemesisError};
 pub use parse::{ScriptError, parse_live, parse_script};
-pub use schedule::{Timed, Timeline, compile};
+pub use refusal::{Refusal, RefusalLog, RefusedEntry};
+pub use schedule::{AfterEnd, DEFAULT_MAX_COMMANDS, Timed, Timeline, compile, compile_limited};
 pub use script::{Action, Entry, NodeSet, Pos, Script, Selector, Timing};
 pub use select::{Resolver, glob};

@@ -13,6 +13,10 @@
 //! | `nodes` | glob of the nodes faults act on | `*` |
 //! | `skew` | largest clock step | `500ms` |
 //! | `loss` | loss probability of a flaky node's links | `0.3` |
+//!
+//! Weights are whole numbers from 1 to [`MAX_WEIGHT`]; the skew step is at most [`MAX_SKEW`].
+//! A spec that would make more faults than the caller's limit before the end of the run is
+//! refused before anything is generated ([`Nemesis::generate_limited`]).
 
 use std::fmt;
 use std::time::Duration;
@@ -103,6 +107,17 @@ impl Default for Nemesis {
     }
 }
 
+/// The largest weight of one kind: weights are shares, and a million shares is finer than any
+/// study needs, while their sum stays far from any overflow.
+pub const MAX_WEIGHT: u32 = 1_000_000;
+
+/// The largest clock step (a day): the step is drawn in signed nanoseconds.
+pub const MAX_SKEW: Duration = Duration::from_secs(86_400);
+
+/// How many faults [`Nemesis::generate`] makes at most; [`Nemesis::generate_limited`] takes
+/// another limit (scenarios set it from `--max-fault-commands`).
+pub const DEFAULT_MAX_FAULTS: usize = crate::schedule::DEFAULT_MAX_COMMANDS;
+
 const KEYS: &str = "every, for, from, kinds, nodes, skew, loss";
 const KINDS: &str = "halves, majority, ring, bridge, partition, crash, skew, flaky";
 
@@ -131,9 +146,13 @@ impl std::str::FromStr for Nemesis {
                     n.kinds.clear();
                     for item in value.split('+') {
                         let (name, weight) = item.split_once('*').unwrap_or((item, "1"));
-                        let weight: u32 = weight.parse().ok().filter(|w| *w > 0).ok_or_else(|| {
-                            NemesisError(format!("kind weight must be a positive whole number, found '{weight}'"))
-                        })?;
+                        let weight: u32 =
+                            weight.trim().parse().ok().filter(|w| (1..=MAX_WEIGHT).contains(w)).ok_or_else(|| {
+                                NemesisError(format!(
+                                    "kinds: weight in '{}' must be a whole number from 1 to {MAX_WEIGHT}, found '{weight}'",
+                                    item.trim()
+                                ))
+                            })?;
                         let kinds: &[Kind] = match name.trim() {
                             "halves" => &[Kind::Halves],
                             "majority" => &[Kind::Majority],
@@ -151,9 +170,7 @@ impl std::str::FromStr for Nemesis {
                 other => return Err(NemesisError(format!("unknown key '{other}' (keys: {KEYS})"))),
             }
         }
-        if n.every.is_zero() || n.lasting.is_zero() {
-            return Err(NemesisError("every and for must be longer than zero".into()));
-        }
+        n.validate()?;
         Ok(n)
     }
 }
@@ -175,6 +192,16 @@ impl fmt::Display for Nemesis {
     }
 }
 
+/// `t + d`, or `None` past the last representable instant.
+fn checked_add(t: SimTime, d: Duration) -> Option<SimTime> {
+    u64::try_from(d.as_nanos()).ok().and_then(|d| t.as_nanos().checked_add(d)).map(SimTime::from_nanos)
+}
+
+/// A count for a message: exact below a million, `1.2e11` above.
+pub(crate) fn count_words(n: f64) -> String {
+    if n < 1e6 { format!("{}", n.round() as u64) } else { format!("{n:.1e}") }
+}
+
 fn set(names: &[&String]) -> NodeSet {
     NodeSet(names.iter().map(|n| Selector { pattern: n.to_string(), random: false, pos: Pos::default() }).collect())
 }
@@ -184,46 +211,121 @@ fn all() -> NodeSet {
 }
 
 impl Nemesis {
+    /// Checks what parsing checks, for a nemesis built field by field: positive `every` and
+    /// `for`, weights from 1 to [`MAX_WEIGHT`], a skew of at most [`MAX_SKEW`], a loss
+    /// probability.
+    pub fn validate(&self) -> Result<(), NemesisError> {
+        if self.every.is_zero() || self.lasting.is_zero() {
+            return Err(NemesisError("every and for must be longer than zero".into()));
+        }
+        if self.kinds.is_empty() {
+            return Err(NemesisError(format!("kinds: name at least one kind ({KINDS})")));
+        }
+        if let Some((kind, w)) = self.kinds.iter().find(|(_, w)| !(1..=MAX_WEIGHT).contains(w)) {
+            return Err(NemesisError(format!(
+                "kinds: weight of {} must be a whole number from 1 to {MAX_WEIGHT}, found {w}",
+                kind.name()
+            )));
+        }
+        if self.skew > MAX_SKEW {
+            return Err(NemesisError(format!(
+                "skew: at most {} allowed, found {}",
+                format_duration(MAX_SKEW),
+                format_duration(self.skew)
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.loss) {
+            return Err(NemesisError(format!("loss must be a probability between 0 and 1, found '{}'", self.loss)));
+        }
+        Ok(())
+    }
+
     /// The faults this nemesis makes before `horizon` against `resolver`'s nodes, drawn from a
     /// generator seeded by `seed`: a concrete script, one entry per fault (a ring is one
-    /// one-way cut per node).
+    /// one-way cut per node). At most [`DEFAULT_MAX_FAULTS`] entries.
     pub fn generate(&self, resolver: &Resolver, seed: u64, horizon: SimTime) -> Result<Script, NemesisError> {
+        self.generate_limited(resolver, seed, horizon, DEFAULT_MAX_FAULTS)
+    }
+
+    /// [`generate`](Self::generate) with at most `max_entries` script entries: a spec whose
+    /// expected number of faults before `horizon` passes the limit is refused before anything
+    /// is generated, and generation stops with the same error if the draws pass it.
+    pub fn generate_limited(
+        &self,
+        resolver: &Resolver,
+        seed: u64,
+        horizon: SimTime,
+        max_entries: usize,
+    ) -> Result<Script, NemesisError> {
+        self.validate()?;
         let targets: Vec<&String> = resolver.names().iter().filter(|n| glob(&self.nodes, n)).collect();
         if targets.is_empty() {
             return Err(NemesisError(format!("nodes={} matches no node", self.nodes)));
         }
+        let start = SimTime::from_duration(self.from);
+        if start >= horizon {
+            return Err(NemesisError(format!(
+                "from={} is not before the end of the run at {horizon}: the nemesis would make no fault",
+                format_duration(self.from)
+            )));
+        }
+        // One fault takes `every` on average to arrive and `for` to last.
+        let cycle = self.every.saturating_add(self.lasting).as_secs_f64();
+        let expected = (horizon - start).as_secs_f64() / cycle;
+        let too_many = |what: &str, count: f64| {
+            NemesisError(format!(
+                "every={},for={} until {horizon} makes {what} {} faults; the limit is {max_entries} \
+                 (--max-fault-commands)",
+                format_duration(self.every),
+                format_duration(self.lasting),
+                count_words(count)
+            ))
+        };
+        if expected > max_entries as f64 {
+            return Err(too_many("about", expected));
+        }
         let mut rng = derive_rng(seed, "nemesis", 0);
-        let total: u32 = self.kinds.iter().map(|(_, w)| w).sum();
+        let total: u64 = self.kinds.iter().map(|&(_, w)| u64::from(w)).sum();
         let mut entries = Vec::new();
-        let mut t = SimTime::ZERO + self.from;
+        let mut t = start;
         loop {
             // Exponential gap with the configured mean: fault arrivals are a Poisson process.
             let gap = -(1.0 - rng.random::<f64>()).ln() * self.every.as_secs_f64();
-            t += Duration::from_secs_f64(gap);
-            if t + self.lasting > horizon {
+            // Checked: an instant past the last representable one is past the horizon too.
+            let Some(begin) = Duration::try_from_secs_f64(gap).ok().and_then(|g| checked_add(t, g)) else { break };
+            let Some(end) = checked_add(begin, self.lasting) else { break };
+            if end > horizon {
                 break;
             }
-            let kind = self.pick(rng.random_range(0..total));
+            // The same draw as before weights could pass u32, so old seeds replay the same faults.
+            let x = match u32::try_from(total) {
+                Ok(total) => u64::from(rng.random_range(0..total)),
+                Err(_) => rng.random_range(0..total),
+            };
+            let kind = self.pick(x);
             for action in self.actions(kind, &targets, &mut rng) {
+                if entries.len() >= max_entries {
+                    return Err(too_many("more than", max_entries as f64));
+                }
                 entries.push(Entry {
-                    timing: Timing::At(t.since_start()),
+                    timing: Timing::At(begin.since_start()),
                     lasting: Some(self.lasting),
                     action,
                     pos: Pos::default(),
                 });
             }
-            t += self.lasting;
+            t = end;
         }
         Ok(Script { entries })
     }
 
     /// The kind whose share of the total weight contains `x`.
-    fn pick(&self, mut x: u32) -> Kind {
+    fn pick(&self, mut x: u64) -> Kind {
         for &(kind, weight) in &self.kinds {
-            if x < weight {
+            if x < u64::from(weight) {
                 return kind;
             }
-            x -= weight;
+            x -= u64::from(weight);
         }
         self.kinds[0].0
     }
@@ -263,8 +365,9 @@ impl Nemesis {
             }
             Kind::Crash => vec![Action::Crash(one())],
             Kind::Skew => {
+                // validate() keeps the skew within MAX_SKEW, so the step fits in i64.
                 let max = u64::try_from(self.skew.as_nanos()).unwrap_or(u64::MAX).max(1);
-                let step = rng.random_range(1..=max) as i64;
+                let step = i64::try_from(rng.random_range(1..=max)).unwrap_or(i64::MAX);
                 let sign = if rng.random_bool(0.5) { 1 } else { -1 };
                 vec![Action::Skew { nodes: one(), nanos: sign * step }]
             }
@@ -331,8 +434,58 @@ mod tests {
             e("crash"),
             "--nemesis: expected key=value, found 'crash' (keys: every, for, from, kinds, nodes, skew, loss)"
         );
-        assert_eq!(e("kinds=crash*0"), "--nemesis: kind weight must be a positive whole number, found '0'");
+        assert_eq!(
+            e("kinds=crash*0"),
+            "--nemesis: kinds: weight in 'crash*0' must be a whole number from 1 to 1000000, found '0'"
+        );
         let n: Nemesis = "every=5s".parse().unwrap();
         assert_eq!(n.to_string().parse::<Nemesis>().unwrap(), n);
+    }
+
+    // Pins issue 8: `kinds=crash*4294967295+skew*1` wrapped the u32 weight sum to 0 and
+    // panicked "cannot sample empty range". Each weight has a range; the sum is in u64.
+    #[test]
+    fn weights_have_a_range_and_their_sum_cannot_wrap() {
+        let e = "every=20s,for=5s,kinds=crash*4294967295+skew*1".parse::<Nemesis>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--nemesis: kinds: weight in 'crash*4294967295' must be a whole number from 1 to 1000000, found '4294967295'"
+        );
+        // 5000 kinds at the largest weight add up past u32::MAX: still a fair draw.
+        let spec = format!("every=10s,for=1s,kinds={}+skew", vec!["crash*1000000"; 5000].join("+"));
+        let n: Nemesis = spec.parse().unwrap();
+        let script = n.generate(&resolver(3), 1, SimTime::ZERO + Duration::from_secs(600)).unwrap();
+        assert!(script.entries.iter().all(|e| matches!(e.action, Action::Crash(_))), "skew has 1 share in 5e9");
+        let built = Nemesis { kinds: vec![(Kind::Crash, 0)], ..Nemesis::default() };
+        assert!(built.generate(&resolver(3), 1, SimTime::MAX).unwrap_err().to_string().contains("from 1 to 1000000"));
+        let e = "skew=300y".parse::<Nemesis>().unwrap_err().to_string();
+        assert!(e.contains("unknown unit"), "{e}");
+        let e = "skew=25h".parse::<Nemesis>().unwrap_err().to_string();
+        assert_eq!(e, "--nemesis: skew: at most 24h allowed, found 25h");
+    }
+
+    // Pins issue 8: `--nemesis every=1ns,for=1ns` generated faults until memory ran out, and a
+    // horizon at the last instant looped for ever (the saturating instant never passed it).
+    #[test]
+    fn too_many_faults_are_refused_before_they_are_made() {
+        let n: Nemesis = "every=1ns,for=1ns".parse().unwrap();
+        let e = n.generate(&resolver(3), 1, SimTime::ZERO + Duration::from_secs(120)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--nemesis: every=1ns,for=1ns until 120.000000000s makes about 6.0e10 faults; the limit is 1000000 (--max-fault-commands)"
+        );
+        let n: Nemesis = "every=1h,for=1h,from=18446744073709551614ns".parse().unwrap();
+        assert_eq!(n.generate(&resolver(3), 1, SimTime::MAX).unwrap().entries.len(), 0);
+        // Pins issue 8 (faults after the end of the run were ignored without a word).
+        let late: Nemesis = "from=200s".parse().unwrap();
+        assert_eq!(
+            late.generate(&resolver(3), 1, SimTime::ZERO + Duration::from_secs(120)).unwrap_err().to_string(),
+            "--nemesis: from=200s is not before the end of the run at 120.000000000s: the nemesis would make no fault"
+        );
+        let n: Nemesis = "every=1s,for=1s,kinds=ring".parse().unwrap();
+        let e = n.generate_limited(&resolver(5), 1, SimTime::ZERO + Duration::from_secs(60), 20).unwrap_err();
+        assert!(e.to_string().contains("makes about 30 faults; the limit is 20"), "{e}");
+        let e = n.generate_limited(&resolver(5), 1, SimTime::ZERO + Duration::from_secs(60), 40).unwrap_err();
+        assert!(e.to_string().contains("makes more than 40 faults"), "a ring is 5 entries per fault: {e}");
     }
 }

@@ -15,6 +15,7 @@
 
 use std::time::Duration;
 
+use faultline::control::check_link_delay;
 use faultline::{CutMode, Latency, LinkPatch, parse_duration};
 
 use crate::script::{Action, Entry, NodeSet, Pos, Script, Selector, Timing};
@@ -222,7 +223,10 @@ impl Parser {
             }
             text = format!("{text}({})", args.join(", "));
         }
-        text.parse().map_err(|e: faultline::LatencyError| ScriptError::at(pos, e.to_string()))
+        let latency: Latency =
+            text.parse().map_err(|e: faultline::LatencyError| ScriptError::at(pos, e.to_string()))?;
+        check_link_delay(Some(&latency), None).map_err(|e| ScriptError::at(pos, e.to_string()))?;
+        Ok(latency)
     }
 
     fn patch(&mut self) -> Result<LinkPatch, ScriptError> {
@@ -235,7 +239,10 @@ impl Parser {
                 }
                 "jitter" => {
                     self.i += 1;
-                    patch.jitter = Some(self.duration("a duration after 'jitter'")?);
+                    let pos = self.pos();
+                    let jitter = self.duration("a duration after 'jitter'")?;
+                    check_link_delay(None, Some(jitter)).map_err(|e| ScriptError::at(pos, e.to_string()))?;
+                    patch.jitter = Some(jitter);
                 }
                 "loss" => {
                     self.i += 1;
