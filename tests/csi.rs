@@ -12,7 +12,7 @@ use faultline_nodes::csi::encoding::{Decode, EncodingConfig};
 use faultline_nodes::csi::flow::{self, DataFlow};
 use faultline_nodes::csi::metadata::{MetadataConfig, Variant};
 use faultline_nodes::csi::types::{Rounding, TypesConfig};
-use faultline_nodes::csi::{CsiResult, Observer, Processing, Raw, Surface, api, prevent};
+use faultline_nodes::csi::{CsiResult, Observer, Processing, Raw, api, prevent};
 
 const LINK: Duration = Duration::from_millis(1);
 
@@ -241,5 +241,4 @@ fn bad_input_names_the_field_and_what_is_allowed() {
     let e = CompressionConfig { max_record_bytes: 1, ..Default::default() }.validate().unwrap_err();
     assert_eq!(e.field, "compression.max_record_bytes");
     assert!("nonsense".parse::<faultline_nodes::csi::Scenario>().unwrap_err().contains("metadata, encoding"));
-    let _ = Surface::Connector;
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::flow::names;
+use super::observer::counter;
 use super::{ConfigError, Observer, Processing, Raw, Surface, check_records, metric};
 
 /// The api scenario's configuration.
@@ -186,7 +187,7 @@ fn apply(ctx: &Context<Raw>, observer: &Observer, state: &mut BTreeMap<u64, u32>
         return;
     }
     if prev.is_some_and(|p| p > op.seq) {
-        observer.count("out_of_order", 1);
+        observer.count(counter::OUT_OF_ORDER, 1);
         ctx.count(metric::OUT_OF_ORDER, 1);
     }
     state.insert(op.entity, op.seq);

@@ -13,6 +13,7 @@ use faultline::{Context, Node, SimBuilder, async_trait};
 use serde::{Deserialize, Serialize};
 
 use super::flow::{exponential, names};
+use super::observer::counter;
 use super::{ConfigError, Observer, Processing, Raw, Surface, check_records, metric};
 
 /// The config scenario's configuration: both services' settings.
@@ -160,7 +161,7 @@ impl Node<Raw> for Caller {
                 if attempt == 0 {
                     self.observer.sent(op, APPLIED_ONCE.into(), &bytes);
                 }
-                self.observer.count("attempts", 1);
+                self.observer.count(counter::ATTEMPTS, 1);
                 ctx.count(metric::ATTEMPTS, 1);
                 ctx.send_raw(to, bytes);
                 let deadline = ctx.now() + self.cfg.timeout;
@@ -171,13 +172,13 @@ impl Node<Raw> for Caller {
                             done = true;
                             break;
                         }
-                        _ => self.observer.count("late_replies", 1),
+                        _ => self.observer.count(counter::LATE_REPLIES, 1),
                     }
                 }
                 if done {
                     break;
                 }
-                self.observer.count("timeouts", 1);
+                self.observer.count(counter::TIMEOUTS, 1);
                 ctx.count(metric::TIMEOUTS, 1);
             }
             if !done {
@@ -219,7 +220,7 @@ impl Node<Raw> for Service {
                     observer.stored(req.op, Surface::Downstream, APPLIED_ONCE.into());
                     ctx2.count(metric::APPLIED, 1);
                 } else {
-                    observer.count("deduplicated", 1);
+                    observer.count(counter::DEDUPLICATED, 1);
                     ctx2.count(metric::DEDUPLICATED, 1);
                 }
                 if let Ok(bytes) = serde_json::to_vec(&Reply { op: req.op, attempt: req.attempt }) {

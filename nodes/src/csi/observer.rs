@@ -9,6 +9,20 @@ use serde::{Deserialize, Serialize};
 
 use super::Surface;
 
+/// Names of the oracle's scenario counters ([`CsiResult::counters`]).
+pub mod counter {
+    /// Attempts upstream sent (config).
+    pub const ATTEMPTS: &str = "attempts";
+    /// Attempts upstream gave up on (config).
+    pub const TIMEOUTS: &str = "timeouts";
+    /// Replies to attempts upstream had given up on (config).
+    pub const LATE_REPLIES: &str = "late_replies";
+    /// Retries downstream recognised by their idempotency key (config).
+    pub const DEDUPLICATED: &str = "deduplicated";
+    /// Operations applied after a newer one on the same entity (api).
+    pub const OUT_OF_ORDER: &str = "out_of_order";
+}
+
 /// Longest byte excerpt an example keeps, so a report stays readable whatever the record size.
 pub const EXAMPLE_BYTES: usize = 48;
 
