@@ -42,10 +42,10 @@ impl Default for ApiConfig {
         ApiConfig {
             entities: 500,
             updates: 3,
-            spacing: Duration::from_millis(2),
+            spacing: Duration::from_millis(1),
             workers: 4,
             per_entity_ordering: false,
-            processing: Processing::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(9) },
+            processing: Processing::Uniform { min: Duration::from_millis(1), max: Duration::from_millis(20) },
         }
     }
 }
@@ -147,7 +147,7 @@ impl Node<Raw> for Pool {
         let queues: Vec<Rc<Queue>> = (0..if self.cfg.per_entity_ordering { self.cfg.workers } else { 1 })
             .map(|_| Rc::new(Queue { ops: RefCell::default(), ready: Notify::new() }))
             .collect();
-        let state: Rc<RefCell<BTreeMap<u64, u32>>> = Rc::default();
+        let state: Rc<RefCell<Entities>> = Rc::default();
         for w in 0..self.cfg.workers as usize {
             let q = queues[w % queues.len()].clone();
             let (ctx2, cfg, observer, state) = (ctx.clone(), self.cfg.clone(), self.observer.clone(), state.clone());
@@ -174,8 +174,23 @@ impl Node<Raw> for Pool {
     }
 }
 
-fn apply(ctx: &Context<Raw>, observer: &Observer, state: &mut BTreeMap<u64, u32>, op: &Op) {
-    let prev = state.get(&op.entity).copied();
+/// Downstream's store, and the newest operation it has started applying per entity.
+#[derive(Default)]
+struct Entities {
+    version: BTreeMap<u64, u32>,
+    newest: BTreeMap<u64, u32>,
+}
+
+fn apply(ctx: &Context<Raw>, observer: &Observer, st: &mut Entities, op: &Op) {
+    // Overtaken: a newer operation on this entity reached the apply step first.
+    let newest = st.newest.entry(op.entity).or_insert(op.seq);
+    if *newest > op.seq {
+        observer.count(counter::OUT_OF_ORDER, 1);
+        ctx.count(metric::OUT_OF_ORDER, 1);
+    } else {
+        *newest = op.seq;
+    }
+    let prev = st.version.get(&op.entity).copied();
     if op.seq > 0 && prev.is_none() {
         observer.loud(
             op.op,
@@ -186,11 +201,7 @@ fn apply(ctx: &Context<Raw>, observer: &Observer, state: &mut BTreeMap<u64, u32>
         ctx.count(metric::LOUD, 1);
         return;
     }
-    if prev.is_some_and(|p| p > op.seq) {
-        observer.count(counter::OUT_OF_ORDER, 1);
-        ctx.count(metric::OUT_OF_ORDER, 1);
-    }
-    state.insert(op.entity, op.seq);
+    st.version.insert(op.entity, op.seq);
     observer.stored(op.op, Surface::Downstream, format!("entity {}: {} -> v{}", op.entity, version(prev), op.seq));
     ctx.count(metric::STORED, 1);
 }

@@ -175,6 +175,7 @@ pub mod metric {
     pub const APPLIED: &str = "csi_applied";
     /// Retries that downstream recognised by their idempotency key and did not apply again.
     pub const DEDUPLICATED: &str = "csi_deduplicated";
-    /// Operations applied after a newer operation on the same entity (api scenario).
+    /// Operations that reached the apply step after a newer one on the same entity (api
+    /// scenario).
     pub const OUT_OF_ORDER: &str = "csi_out_of_order";
 }

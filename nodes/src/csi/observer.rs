@@ -19,7 +19,7 @@ pub mod counter {
     pub const LATE_REPLIES: &str = "late_replies";
     /// Retries downstream recognised by their idempotency key (config).
     pub const DEDUPLICATED: &str = "deduplicated";
-    /// Operations applied after a newer one on the same entity (api).
+    /// Operations that reached the apply step after a newer one on the same entity (api).
     pub const OUT_OF_ORDER: &str = "out_of_order";
 }
 
