@@ -208,15 +208,17 @@ fn the_contract_test_catches_the_ordering_assumption() {
 fn write_read_catch_probability_comes_from_the_data() {
     let flow = EncodingConfig { non_ascii_share: 0.05, ..Default::default() }.flow().unwrap();
     let mut rng = derive_rng(10, "write-read", 0);
-    let w = prevent::write_read(&flow, 100, 5000, &mut rng);
+    let w = prevent::write_read(&flow, 100, 5000, &mut rng).unwrap();
     assert!((w.failing_share - 0.05).abs() < tolerance(0.05, 5000), "{w:?}");
     assert!((w.p_catch - (1.0 - (1.0 - w.failing_share).powi(100))).abs() < 1e-12);
     assert!(w.p_catch > 0.99 && w.caught, "{w:?}");
-    let small = prevent::write_read(&flow, 1, 5000, &mut rng);
+    let small = prevent::write_read(&flow, 1, 5000, &mut rng).unwrap();
     assert!(small.p_catch < 0.1);
     // Compression fails on every record: one sample is enough.
-    let c = prevent::write_read(&CompressionConfig::default().flow().unwrap(), 1, 100, &mut rng);
+    let c = prevent::write_read(&CompressionConfig::default().flow().unwrap(), 1, 100, &mut rng).unwrap();
     assert_eq!((c.caught, c.failing_share), (true, 1.0));
+    let e = prevent::write_read(&flow, 0, 10, &mut rng).unwrap_err();
+    assert_eq!(e.field, "prevent.write-read");
 }
 
 #[test]

@@ -8,12 +8,12 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use faultline::SimRng;
+use faultline::{SimBuilder, SimRng};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::flow::{DataFlow, Fail};
-use super::{ConfigError, check_records};
+use super::{ConfigError, Observer, Raw, check_records};
 
 /// How the producer compresses.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +103,11 @@ impl CompressionConfig {
             Compression::Lz4 => "lz4",
         };
         vec![("topic".into(), "orders".into()), ("compression".into(), c.into())]
+    }
+
+    /// Adds the pipeline's nodes to `builder`; fails if the configuration is invalid.
+    pub fn install(&self, builder: SimBuilder<Raw>, observer: &Observer) -> Result<SimBuilder<Raw>, ConfigError> {
+        Ok(super::flow::install(builder, self.flow()?, observer))
     }
 
     /// The pipeline, once the configuration is valid.

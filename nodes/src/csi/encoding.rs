@@ -7,12 +7,12 @@
 use std::time::Duration;
 
 use encoding_rs::Encoding;
-use faultline::SimRng;
+use faultline::{SimBuilder, SimRng};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::flow::{DataFlow, Fail};
-use super::{ConfigError, check_records, check_share};
+use super::{ConfigError, Observer, Raw, check_records, check_share};
 
 /// How downstream treats bytes that are not valid in its encoding.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,6 +86,11 @@ impl EncodingConfig {
         charset("encoding.upstream_charset", &self.upstream_charset)?;
         charset("encoding.downstream_charset", &self.downstream_charset)?;
         Ok(())
+    }
+
+    /// Adds the pipeline's nodes to `builder`; fails if the configuration is invalid.
+    pub fn install(&self, builder: SimBuilder<Raw>, observer: &Observer) -> Result<SimBuilder<Raw>, ConfigError> {
+        Ok(super::flow::install(builder, self.flow()?, observer))
     }
 
     /// The pipeline, once the configuration is valid.

@@ -147,6 +147,23 @@ impl SelfTests {
     }
 }
 
+impl std::fmt::Display for SelfTest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let verdict = if self.pass() { "pass" } else { "FAIL" };
+        write!(f, "{} alone: {verdict} ({}/{})", self.system, self.passed, self.samples)?;
+        if let Some(e) = &self.first_failure {
+            write!(f, ", first failure: {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::fmt::Display for SelfTests {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}. {}.", self.upstream, self.downstream)
+    }
+}
+
 /// Runs each side's self-test on `n` of its own records: a round trip through its own writer
 /// and reader.
 pub fn self_tests<F: DataFlow + ?Sized>(flow: &F, n: u64, rng: &mut SimRng) -> SelfTests {

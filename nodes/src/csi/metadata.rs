@@ -17,12 +17,12 @@ use std::time::Duration;
 
 use apache_avro::Schema;
 use apache_avro::types::Value;
-use faultline::SimRng;
+use faultline::{SimBuilder, SimRng};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
 use super::flow::{DataFlow, Fail};
-use super::{ConfigError, check_records, check_share};
+use super::{ConfigError, Observer, Raw, check_records, check_share};
 
 /// Which mismatch downstream's schema has.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +103,11 @@ impl MetadataConfig {
         };
         // Both are constants of this module, checked by its tests.
         (Schema::parse_str(WRITER_SCHEMA).expect("writer schema"), Schema::parse_str(reader).expect("reader schema"))
+    }
+
+    /// Adds the pipeline's nodes to `builder`; fails if the configuration is invalid.
+    pub fn install(&self, builder: SimBuilder<Raw>, observer: &Observer) -> Result<SimBuilder<Raw>, ConfigError> {
+        Ok(super::flow::install(builder, self.flow()?, observer))
     }
 
     /// The pipeline, once the configuration is valid.

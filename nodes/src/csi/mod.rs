@@ -140,8 +140,8 @@ impl ConfigError {
     }
 }
 
-/// Most records a run may carry: the oracle keeps one entry per record.
-pub const MAX_RECORDS: u64 = 10_000_000;
+/// Most records a run may carry: the oracle keeps one entry (about 100 bytes) per record.
+pub const MAX_RECORDS: u64 = 1_000_000;
 
 pub(crate) fn check_records(field: &str, n: u64) -> Result<(), ConfigError> {
     if n == 0 || n > MAX_RECORDS {

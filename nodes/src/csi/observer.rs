@@ -215,6 +215,37 @@ impl Observer {
     }
 }
 
+impl std::fmt::Display for CsiResult {
+    /// The readable account: the counts, where failures surfaced, and one example per kind.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let wrong = self.loud_failures + self.silent_corruptions;
+        writeln!(
+            f,
+            "{wrong} of {} records wrong ({:.2}%): {} loud, {} silent; {} duplicate side effects",
+            self.records,
+            100.0 * self.failure_ratio,
+            self.loud_failures,
+            self.silent_corruptions,
+            self.duplicates
+        )?;
+        let s = &self.surfaced_at;
+        writeln!(f, "surfaced at: upstream {}, connector {}, downstream {}", s.upstream, s.connector, s.downstream)?;
+        if self.drift != 0 {
+            writeln!(f, "drift of totals: {}", self.drift)?;
+        }
+        for (k, v) in &self.counters {
+            writeln!(f, "{k}: {v}")?;
+        }
+        for e in &self.examples {
+            writeln!(f, "{} (record {}):", e.kind, e.record)?;
+            writeln!(f, "  sent:  {}", e.sent)?;
+            writeln!(f, "  bytes: {}", e.bytes_hex)?;
+            writeln!(f, "  read:  {}", e.read)?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,5 +267,8 @@ mod tests {
         assert!((r.failure_ratio - 0.6).abs() < 1e-12);
         assert_eq!(r.examples.len(), 3);
         assert!(r.examples[0].bytes_hex.ends_with("... (60 bytes)"), "{}", r.examples[0].bytes_hex);
+        let text = r.to_string();
+        assert!(text.starts_with("3 of 5 records wrong (60.00%): 1 loud, 2 silent; 1 duplicate"), "{text}");
+        assert!(text.contains("silent at downstream (record 1):\n  sent:  v1\n"), "{text}");
     }
 }

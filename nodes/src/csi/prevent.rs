@@ -16,7 +16,7 @@ use super::config::ConfigScenario;
 use super::encoding::EncodingConfig;
 use super::flow::{DataFlow, cross};
 use super::metadata::MetadataConfig;
-use super::{Observer, Raw};
+use super::{ConfigError, MAX_RECORDS, Observer, Raw};
 
 /// What a check concluded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -188,7 +188,13 @@ impl WriteRead {
 
 /// Write-read test: `n` records of upstream's data written by A and read by B; the probability
 /// of catching is computed from `population` more records of the same data.
-pub fn write_read<F: DataFlow>(flow: &F, n: u64, population: u64, rng: &mut SimRng) -> WriteRead {
+pub fn write_read<F: DataFlow>(flow: &F, n: u64, population: u64, rng: &mut SimRng) -> Result<WriteRead, ConfigError> {
+    if n == 0 || n > MAX_RECORDS {
+        return Err(ConfigError::new("prevent.write-read", format!("N must be between 1 and {MAX_RECORDS}, got {n}")));
+    }
+    if population > MAX_RECORDS {
+        return Err(ConfigError::new("prevent.population", format!("must be at most {MAX_RECORDS}, got {population}")));
+    }
     let mut example = None;
     for _ in 0..n {
         if let Err(e) = cross(flow, &flow.generate(rng)) {
@@ -198,12 +204,12 @@ pub fn write_read<F: DataFlow>(flow: &F, n: u64, population: u64, rng: &mut SimR
     }
     let failing = (0..population).filter(|_| cross(flow, &flow.generate(rng)).is_err()).count() as u64;
     let share = if population == 0 { 0.0 } else { failing as f64 / population as f64 };
-    WriteRead {
+    Ok(WriteRead {
         sample: n,
         caught: example.is_some(),
         example,
         failing_share: share,
         population,
         p_catch: 1.0 - (1.0 - share).powf(n as f64),
-    }
+    })
 }

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use faultline::SimRng;
+use faultline::{SimBuilder, SimRng};
 use rand::RngExt;
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::{Decimal, RoundingStrategy};
@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
 use super::flow::{DataFlow, Fail};
-use super::{ConfigError, check_records};
+use super::{ConfigError, Observer, Raw, check_records};
 
 /// How downstream's column brings a value to its scale.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,6 +72,11 @@ impl TypesConfig {
             return Err(ConfigError::new("types.scale", format!("must be between 2 and 8, got {}", self.scale)));
         }
         Ok(())
+    }
+
+    /// Adds the pipeline's nodes to `builder`; fails if the configuration is invalid.
+    pub fn install(&self, builder: SimBuilder<Raw>, observer: &Observer) -> Result<SimBuilder<Raw>, ConfigError> {
+        Ok(super::flow::install(builder, self.flow()?, observer))
     }
 
     /// The pipeline, once the configuration is valid.
