@@ -184,11 +184,6 @@ impl DataFlow for EncodingFlow {
     }
 }
 
-/// The two sides' declared charsets, as a registry holds them.
-pub fn declared(config: &EncodingConfig) -> (String, String) {
-    (config.upstream_charset.clone(), config.downstream_charset.clone())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
