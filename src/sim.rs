@@ -40,6 +40,7 @@ pub struct SimBuilder<M: Message> {
     window: Duration,
     realtime: Option<f64>,
     limits: Limits,
+    per_node: BTreeSet<String>,
 }
 
 /// A simulation that cannot be built as configured.
@@ -99,6 +100,7 @@ impl<M: Message> SimBuilder<M> {
             window: Duration::from_secs(1),
             realtime: None,
             limits: Limits::default(),
+            per_node: BTreeSet::new(),
         }
     }
 
@@ -137,6 +139,13 @@ impl<M: Message> SimBuilder<M> {
     /// Width of the metrics time-series windows.
     pub fn metrics_window(mut self, window: Duration) -> Self {
         self.window = window;
+        self
+    }
+
+    /// Keeps a series per node for `metric` (a label), besides the one over every node. Other
+    /// metrics pool every node's samples, so their memory does not grow with nodes.
+    pub fn per_node(mut self, metric: &str) -> Self {
+        self.per_node.insert(metric.to_string());
         self
     }
 
@@ -211,7 +220,8 @@ impl<M: Message> SimBuilder<M> {
         let kernel = Kernel::new(self.seed, names.clone(), network, starter, self.realtime, self.limits);
         let control = kernel.control.clone();
 
-        let store = Arc::new(Mutex::new(Store::new(u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX))));
+        let window_ns = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
+        let store = Arc::new(Mutex::new(Store::new(window_ns, self.limits.max_windows, self.per_node)));
         let metrics = MetricsLayer::new(store.clone(), kernel.shared.clone())
             .with_filter(Targets::new().with_target(METRIC_TARGET, tracing::Level::TRACE));
         let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![Box::new(metrics)];
@@ -380,13 +390,18 @@ impl<M: Message> Sim<M> {
         self.run_until(SimTime::MAX)
     }
 
-    /// What the run has recorded so far.
+    /// What the run has recorded so far. The metrics are copied (the run may go on); at the
+    /// end, [`Sim::finish`] hands them over without a copy.
     pub fn report(&self) -> Report {
+        let store = self.store.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        self.report_with(store)
+    }
+
+    fn report_with(&self, store: Store) -> Report {
         let st = self.kernel.st.borrow();
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         Report {
             end: self.now(),
-            metrics: MetricsReport::from_store(&store, &st.names),
+            metrics: MetricsReport::from_store(store, st.names.clone()),
             net: st.network.stats(),
             control: st.control_stats.clone(),
             nodes: st
@@ -414,7 +429,12 @@ impl<M: Message> Sim<M> {
 
     /// Ends the traces (closing the Chrome array, flushing files) and returns the report.
     pub fn finish(self) -> Result<Report, TraceError> {
-        let report = self.report();
+        let store = {
+            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            let empty = Store::new(store.window_ns, 0, Default::default());
+            std::mem::replace(&mut *store, empty)
+        };
+        let report = self.report_with(store);
         for w in &self.writers {
             w.finish()?;
         }

@@ -1,12 +1,9 @@
-//! Traces and metrics as tools read them: Chrome trace-event JSON with a track per node and
-//! commands as instant events, JSON lines with virtual time, readable text, filters, and the
-//! per-window time series.
+//! Traces as tools read them: Chrome trace-event JSON with a track per node and commands as
+//! instant events, JSON lines with virtual time, readable text, and filters.
 
 use std::time::Duration;
 
-use faultline::{
-    BuildError, Command, Context, FnNode, MetricKind, Sim, SimTime, TraceBuffer, TraceFormat, TraceOutput, TraceSink,
-};
+use faultline::{BuildError, Command, Context, FnNode, Sim, SimTime, TraceBuffer, TraceFormat, TraceOutput, TraceSink};
 use serde_json::Value;
 
 fn at(ms: u64) -> SimTime {
@@ -115,25 +112,4 @@ fn the_filter_selects_what_is_traced_and_a_bad_one_is_refused() {
     let err = Sim::<u8>::builder(1).trace(bad).build().err().unwrap();
     assert!(matches!(err, BuildError::Trace(_)));
     assert!(err.to_string().starts_with("invalid trace filter 'faultline=loud'"), "{err}");
-}
-
-#[test]
-fn metrics_keep_histograms_counters_gauges_and_windows() {
-    let mut sim = ping(Vec::new());
-    sim.run();
-    let m = sim.report().metrics;
-    let rtt = m.metric("rtt").unwrap();
-    assert_eq!(rtt.kind(), MetricKind::Duration);
-    let s = rtt.stats();
-    assert_eq!((s.count, s.min, s.max), (8, 3_000_000, 3_000_000), "two 1.5 ms hops, exactly");
-    let requests = m.metric("requests").unwrap();
-    assert_eq!(requests.total(), 8);
-    // 500 ms windows, one request every 253 ms: two per window.
-    let counts: Vec<u64> = requests.windows().iter().map(|w| w.count).collect();
-    assert_eq!(counts, vec![2, 2, 2, 2]);
-    assert_eq!(requests.windows()[1].start_s, 0.5);
-    let gauge = m.node_metric("in_flight", "a").unwrap();
-    assert_eq!(gauge.windows().iter().map(|w| w.last).collect::<Vec<_>>(), vec![1, 3, 5, 7]);
-    assert!(m.node_metric("rtt", "b").is_none(), "b records nothing");
-    assert!(m.to_string().contains("rtt"));
 }
