@@ -414,38 +414,40 @@ fn json_lines_at_info_have_one_line_per_command_phase_and_verdict() {
     assert_eq!(lines[6]["ns"], 700_000_000, "the verdict at the end of the run");
 }
 
+/// Drops are debug events on `faultline::drop`, with their reason and the node names: absent
+/// at the default level, one line each at debug.
 #[test]
 fn drop_events_carry_their_reason_at_debug() {
-    let buf = TraceBuffer::default();
-    let sim = Sim::<u8>::builder(1)
-        .node("a", || {
+    let (debug, info) = (TraceBuffer::default(), TraceBuffer::default());
+    let out = |buf: &TraceBuffer, filter| {
+        TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(buf.clone())).filtered(filter)
+    };
+    let mut sim = Sim::<u8>::builder(1)
+        .node("a", || FnNode(|_: Context<u8>| async {}))
+        .node("b", || {
             FnNode(|ctx: Context<u8>| async move {
-                let names = vec!["a".to_string()];
-                faultline::trace::dropped(DropReason::Loss, ctx.id(), ctx.id(), 3, &names);
-                faultline::trace::dropped(
-                    DropReason::Misaddressed,
-                    ctx.id(),
-                    faultline::NodeId::from_index(9),
-                    1,
-                    &names,
-                );
+                let a = ctx.node_id("a").unwrap();
+                faultline::trace::dropped(DropReason::Loss, a, ctx.id(), 3);
+                faultline::trace::dropped(DropReason::Misaddressed, ctx.id(), faultline::NodeId::from_index(9), 1);
             })
         })
-        .trace(
-            TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(buf.clone())).filtered("faultline::drop=debug"),
-        )
-        .build();
-    let mut sim = sim.unwrap();
+        .trace(out(&debug, "debug"))
+        .trace(out(&info, "info"))
+        .build()
+        .unwrap();
     sim.run();
     sim.finish().unwrap();
-    let text = String::from_utf8(buf.contents()).unwrap();
+    assert!(info.contents().is_empty(), "no drops at the default level");
+    let text = String::from_utf8(debug.contents()).unwrap();
     let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2, "{text}");
-    assert_eq!(lines[0]["level"], "DEBUG");
-    assert_eq!(lines[0]["fields"]["reason"], "loss");
-    assert_eq!(lines[0]["fields"]["from"], "a");
+    assert_eq!(
+        (&lines[0]["level"], &lines[0]["target"], &lines[0]["node"]),
+        (&"DEBUG".into(), &"faultline::drop".into(), &"b".into())
+    );
+    assert_eq!(lines[0]["fields"], serde_json::json!({"reason": "loss", "from": "a", "to": "b", "bytes": 3}));
     assert_eq!(lines[1]["fields"]["reason"], "misaddressed");
-    assert_eq!(lines[1]["fields"]["to"], "9");
+    assert_eq!(lines[1]["fields"]["to"], 9, "an index that is no node stays a number");
 }
 
 /// A trace file appears whole when the trace finishes, and not at all before: it is written as

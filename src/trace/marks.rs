@@ -21,8 +21,9 @@ pub const PHASE_TARGET: &str = "faultline::phase";
 pub const VERDICT_TARGET: &str = "faultline::verdict";
 
 /// Target of dropped messages, at debug level. Field `reason` (one of [`DropReason`]'s words),
-/// fields `from` and `to` (node names, or ids for a misaddressed message) and `bytes`; message
-/// `drop`. Emit it with [`dropped`].
+/// fields `from` and `to` (node indices, which the writers replace by node names; an index that
+/// is no node, as for a misaddressed message, stays a number) and `bytes`; message `drop`. Emit
+/// it with [`dropped`].
 pub const DROP_TARGET: &str = "faultline::drop";
 
 /// Begins phase `name`, started by `trigger`: one info event on [`PHASE_TARGET`] in the current
@@ -64,12 +65,15 @@ impl DropReason {
     }
 }
 
-/// Records one dropped message: a debug event on [`DROP_TARGET`]. `names` are the node names
-/// by id; an id without a name is written as its number.
-pub fn dropped(reason: DropReason, from: NodeId, to: NodeId, bytes: usize, names: &[String]) {
-    if !tracing::enabled!(target: DROP_TARGET, tracing::Level::DEBUG) {
-        return;
-    }
-    let name = |n: NodeId| names.get(n.index()).cloned().unwrap_or_else(|| n.index().to_string());
-    tracing::debug!(target: DROP_TARGET, reason = reason.as_str(), from = %name(from), to = %name(to), bytes, "drop");
+/// Records one dropped message: a debug event on [`DROP_TARGET`] (the network layer and the
+/// kernel call it where a message is lost, cut, undeliverable, undecodable or misaddressed).
+pub fn dropped(reason: DropReason, from: NodeId, to: NodeId, bytes: usize) {
+    tracing::debug!(
+        target: DROP_TARGET,
+        reason = reason.as_str(),
+        from = from.index() as u64,
+        to = to.index() as u64,
+        bytes,
+        "drop"
+    );
 }

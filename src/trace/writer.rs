@@ -11,7 +11,7 @@ use tracing_subscriber::registry::LookupSpan;
 
 use super::chrome::{self, Chrome};
 use super::fields::Fields;
-use super::marks::{PHASE_TARGET, VERDICT_TARGET};
+use super::marks::{DROP_TARGET, PHASE_TARGET, VERDICT_TARGET};
 use super::sink::Sink;
 use super::{TraceError, TraceFormat, TraceOutput};
 use crate::kernel::{CONTROL_TARGET, Shared};
@@ -72,6 +72,17 @@ impl TraceLayer {
         state.sink.finish()
     }
 
+    /// Replaces the node indices `from` and `to` of a drop event by node names.
+    fn name_nodes(&self, fields: &mut Fields) {
+        for key in ["from", "to"] {
+            if let Some(v) = fields.map.get_mut(key)
+                && let Some(name) = v.as_u64().and_then(|i| usize::try_from(i).ok()).and_then(|i| self.names.get(i))
+            {
+                *v = Value::from(name.as_str());
+            }
+        }
+    }
+
     /// The node being polled: its Chrome process and its name.
     fn node(&self) -> (u64, &str) {
         match self.clock.current() {
@@ -89,6 +100,9 @@ where
         let meta = event.metadata();
         let mut fields = Fields::default();
         event.record(&mut fields);
+        if meta.target() == DROP_TARGET {
+            self.name_nodes(&mut fields);
+        }
         let now = self.clock.now();
         let (pid, node) = self.node();
         let text = match self.format {
