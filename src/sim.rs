@@ -25,7 +25,7 @@ use crate::net::{LinkConfig, NetStats, Network, SimNetwork};
 use crate::node::{Message, Node};
 use crate::seed::derive_rng;
 use crate::time::SimTime;
-use crate::trace::{TraceError, TraceLayer, TraceOutput};
+use crate::trace::{TraceError, TraceLayer, TraceOutput, Traces};
 
 type Factory<M> = Rc<dyn Fn() -> Box<dyn Node<M>>>;
 
@@ -427,7 +427,14 @@ impl<M: Message> Sim<M> {
         }
     }
 
-    /// Ends the traces (closing the Chrome array, flushing files) and returns the report.
+    /// A handle on this run's traces: to write phases and the verdict into them, and to finish
+    /// them from an interrupt path (see [`Traces`]).
+    pub fn traces(&self) -> Traces {
+        Traces::new(self.writers.clone(), self.dispatch.clone())
+    }
+
+    /// Ends the traces (closing open Chrome slices and the object, flushing and renaming files)
+    /// and returns the report.
     pub fn finish(self) -> Result<Report, TraceError> {
         let store = {
             let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
@@ -435,9 +442,7 @@ impl<M: Message> Sim<M> {
             std::mem::replace(&mut *store, empty)
         };
         let report = self.report_with(store);
-        for w in &self.writers {
-            w.finish()?;
-        }
+        self.traces().finish()?;
         Ok(report)
     }
 }

@@ -194,7 +194,7 @@ impl<'a> MetricView<'a> {
 #[derive(Clone, Debug)]
 pub struct MetricsReport {
     window: Duration,
-    slots: Vec<Box<Slot>>,
+    slots: Vec<Slot>,
     nodes: Arc<[String]>,
     conflicts: u64,
 }
@@ -217,7 +217,7 @@ pub struct Summary {
 impl MetricsReport {
     /// Takes what the store recorded (no copy of its windows).
     pub(crate) fn from_store(store: Store, nodes: Arc<[String]>) -> Self {
-        let mut slots: Vec<Box<Slot>> = store.slots.into_iter().flatten().collect();
+        let mut slots: Vec<Slot> = store.slots.into_iter().flatten().map(|s| *s).collect();
         slots.sort_by_key(|s| s.name);
         MetricsReport { window: Duration::from_nanos(store.window_ns), slots, nodes, conflicts: store.conflicts }
     }
