@@ -1,10 +1,11 @@
 //! The simulation: a builder that takes a seed, a network and nodes, and a runner that drives
 //! them on one current-thread tokio runtime started paused.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -20,7 +21,7 @@ use crate::control::{Command, ControlError, ControlHandle, ControlStats};
 use crate::id::NodeId;
 use crate::kernel::{Drive, Kernel, NodeStatus, RunOutcome, Starter};
 use crate::limits::{LimitHit, LimitKind, Limits};
-use crate::metrics::{METRIC_TARGET, MetricsLayer, MetricsReport, Store};
+use crate::metrics::{self, METRIC_TARGET, MetricsLayer, MetricsReport, Store};
 use crate::net::{LinkConfig, NetStats, Network, SimNetwork};
 use crate::node::{Message, Node};
 use crate::seed::derive_rng;
@@ -221,8 +222,8 @@ impl<M: Message> SimBuilder<M> {
         let control = kernel.control.clone();
 
         let window_ns = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
-        let store = Arc::new(Mutex::new(Store::new(window_ns, self.limits.max_windows, self.per_node)));
-        let metrics = MetricsLayer::new(store.clone(), kernel.shared.clone())
+        let store = Rc::new(RefCell::new(Store::new(window_ns, self.limits.max_windows, self.per_node)));
+        let metrics = MetricsLayer::new(kernel.shared.clone())
             .with_filter(Targets::new().with_target(METRIC_TARGET, tracing::Level::TRACE));
         let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![Box::new(metrics)];
         let mut writers = Vec::new();
@@ -266,7 +267,7 @@ pub struct Sim<M: Message> {
     kernel: Rc<Kernel>,
     control: ControlHandle,
     dispatch: Dispatch,
-    store: Arc<Mutex<Store>>,
+    store: Rc<RefCell<Store>>,
     writers: Vec<TraceLayer>,
     started: bool,
     _msg: PhantomData<fn(M) -> M>,
@@ -369,13 +370,15 @@ impl<M: Message> Sim<M> {
         let kernel = self.kernel.clone();
         let start = !std::mem::replace(&mut self.started, true);
         let (runtime, local) = (&self.runtime, &self.local);
-        tracing::dispatcher::with_default(&self.dispatch, || {
-            runtime.block_on(local.run_until(async move {
-                if start {
-                    kernel.start_all();
-                }
-                Drive { kernel }.await
-            }))
+        metrics::recording(&self.store, || {
+            tracing::dispatcher::with_default(&self.dispatch, || {
+                runtime.block_on(local.run_until(async move {
+                    if start {
+                        kernel.start_all();
+                    }
+                    Drive { kernel }.await
+                }))
+            })
         })
     }
 
@@ -393,7 +396,7 @@ impl<M: Message> Sim<M> {
     /// What the run has recorded so far. The metrics are copied (the run may go on); at the
     /// end, [`Sim::finish`] hands them over without a copy.
     pub fn report(&self) -> Report {
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let store = self.store.borrow().clone();
         self.report_with(store)
     }
 
@@ -437,7 +440,7 @@ impl<M: Message> Sim<M> {
     /// and returns the report.
     pub fn finish(self) -> Result<Report, TraceError> {
         let store = {
-            let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
+            let mut store = self.store.borrow_mut();
             let empty = Store::new(store.window_ns, 0, Default::default());
             std::mem::replace(&mut *store, empty)
         };

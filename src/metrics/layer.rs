@@ -2,26 +2,26 @@
 //! node whose task emitted them.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
+use super::METRIC_TARGET;
 use super::handle::id_of;
 use super::report::MetricKind;
-use super::{METRIC_TARGET, Store};
+use super::store::record_active;
 use crate::kernel::Shared;
 
-/// Records metric events into a [`Store`].
+/// Records metric events into the store of the sim running on the emitting thread.
 pub(crate) struct MetricsLayer {
-    store: Arc<Mutex<Store>>,
     clock: Arc<Shared>,
 }
 
 impl MetricsLayer {
-    pub(crate) fn new(store: Arc<Mutex<Store>>, clock: Arc<Shared>) -> Self {
-        MetricsLayer { store, clock }
+    pub(crate) fn new(clock: Arc<Shared>) -> Self {
+        MetricsLayer { clock }
     }
 }
 
@@ -84,8 +84,7 @@ impl<S: Subscriber> Layer<S> for MetricsLayer {
         let (Some(id), Some((kind, value))) = (sample.id, sample.value) else { return };
         let node = self.clock.current().map(|n| n.0);
         let now = self.clock.now().as_nanos();
-        let result = self.store.lock().unwrap_or_else(|e| e.into_inner()).record(id, node, kind, value, now);
-        if let Err(hit) = result {
+        if let Err(hit) = record_active(id, node, kind, value, now) {
             self.clock.reach(hit);
         }
     }

@@ -28,7 +28,7 @@ pub use buckets::MAX_RELATIVE_ERROR;
 pub use handle::{Counter, DurationHistogram, Gauge, Histogram};
 pub(crate) use layer::MetricsLayer;
 pub use report::{MetricKind, MetricView, MetricsReport, Stats, Summary, WindowStats};
-pub(crate) use store::Store;
+pub(crate) use store::{Store, recording};
 
 /// The tracing target of metric events.
 pub const METRIC_TARGET: &str = "faultline::metric";

@@ -1,7 +1,9 @@
 //! Where metric samples go: one slot per metric, indexed by the metric's id, holding a series
 //! over every node and, for metrics a study labels, one series per node that recorded.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 
 use super::handle::name_of;
 use super::report::MetricKind;
@@ -26,6 +28,34 @@ impl Slot {
     fn new(name: &'static str, kind: MetricKind, per_node: bool) -> Self {
         Slot { name, kind, all: Series::new(kind.is_histogram()), nodes: per_node.then(Vec::new), levels: Vec::new() }
     }
+}
+
+thread_local! {
+    /// The store of the sim running on this thread (a sim runs on the thread that built it).
+    /// Samples go here without a lock: only this thread records into it.
+    static ACTIVE: RefCell<Option<Rc<RefCell<Store>>>> = const { RefCell::new(None) };
+}
+
+/// Makes `store` the one samples on this thread go to while `f` runs (a sim's run), then
+/// restores the previous one (a sim run inside another's node code).
+pub(crate) fn recording<R>(store: &Rc<RefCell<Store>>, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Rc<RefCell<Store>>>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ACTIVE.with(|a| *a.borrow_mut() = self.0.take());
+        }
+    }
+    let _restore = Restore(ACTIVE.with(|a| a.borrow_mut().replace(store.clone())));
+    f()
+}
+
+/// Records into the active store; nothing is recorded outside a run.
+#[inline]
+pub(crate) fn record_active(id: u32, node: Option<u32>, kind: MetricKind, v: i64, now_ns: u64) -> Result<(), LimitHit> {
+    ACTIVE.with(|a| match &*a.borrow() {
+        Some(store) => store.borrow_mut().record(id, node, kind, v, now_ns),
+        None => Ok(()),
+    })
 }
 
 /// All metrics of a run.
