@@ -9,7 +9,12 @@
 use std::error::Error;
 use std::time::Duration;
 
+use faultline::metrics::{Counter, DurationHistogram};
 use faultline::{Command, Context, FnNode, LinkConfig, Sim, SimTime};
+
+/// Metrics are declared once; a sample is then an index, not a name lookup.
+static RTT: DurationHistogram = DurationHistogram::new("rtt");
+static LOST: Counter = Counter::new("lost");
 
 /// What the two nodes say to each other.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -28,9 +33,9 @@ fn main() -> Result<(), Box<dyn Error>> {
                     let sent = ctx.now();
                     ctx.send(server, &Msg::Ping);
                     if ctx.recv_timeout(Duration::from_millis(10)).await.is_some() {
-                        ctx.record_duration("rtt", ctx.now() - sent);
+                        RTT.record(ctx.now() - sent);
                     } else {
-                        ctx.count("lost", 1);
+                        LOST.add(1);
                     }
                     ctx.sleep(Duration::from_millis(100)).await;
                 }
