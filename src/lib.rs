@@ -56,6 +56,7 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod context;
 pub mod control;
 pub mod durable;
