@@ -1,0 +1,97 @@
+//! Putting a cluster into a simulation: replicas `r0..`, clients `c0..` (client i next to
+//! replica i mod nodes, over a LAN link), the replica network, and the helpers a scenario
+//! needs to cut it (the sides of a partition).
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use faultline::{LinkConfig, NodeId, Sim, SimBuilder};
+
+use super::Msg;
+use super::client::{Client, KeySampler, client_name};
+use super::config::{ClientConfig, ClusterConfig, ConfigError};
+use super::observer::Observer;
+use super::replica::{Replica, Setup, replica_name};
+use super::ring::Ring;
+
+/// The layout of an installed cluster: which node is which.
+#[derive(Clone, Debug)]
+pub struct Cluster {
+    /// Number of replicas.
+    pub nodes: usize,
+    /// Number of clients.
+    pub clients: usize,
+    /// The ring placing keys.
+    pub ring: Ring,
+}
+
+impl Cluster {
+    /// The replica client `i` sits next to.
+    pub fn client_home(&self, i: usize) -> usize {
+        i % self.nodes
+    }
+
+    /// The minority a default partition cuts off: the upper ⌊(nodes − 1) / 2⌋ replicas (none
+    /// with fewer than three).
+    pub fn minority(&self) -> Vec<usize> {
+        (self.nodes - (self.nodes - 1) / 2..self.nodes).collect()
+    }
+
+    /// The nodes on the side of `replicas`: those replicas and the clients next to them.
+    pub fn side(&self, sim: &Sim<Msg>, replicas: &[usize]) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = replicas.iter().filter_map(|&r| sim.node_id(&replica_name(r))).collect();
+        out.extend(
+            (0..self.clients)
+                .filter(|&c| replicas.contains(&self.client_home(c)))
+                .filter_map(|c| sim.node_id(&client_name(c))),
+        );
+        out
+    }
+
+    /// Replica `i`'s node.
+    pub fn replica(&self, sim: &Sim<Msg>, i: usize) -> Option<NodeId> {
+        sim.node_id(&replica_name(i))
+    }
+
+    /// Client `i`'s node.
+    pub fn client(&self, sim: &Sim<Msg>, i: usize) -> Option<NodeId> {
+        sim.node_id(&client_name(i))
+    }
+}
+
+/// Checks both configs and adds the cluster to `builder`: the replicas, the clients, the
+/// default link (replica network) and each client's LAN link to its replica (both ways). A
+/// replica's messages to itself take no time. More links can be set on the returned builder
+/// (regions, per-link distributions).
+pub fn install(
+    builder: SimBuilder<Msg>,
+    cluster: &ClusterConfig,
+    clients: &ClientConfig,
+    observer: &Observer,
+) -> Result<(SimBuilder<Msg>, Cluster), ConfigError> {
+    cluster.validate()?;
+    clients.validate()?;
+    let ring = Ring::new(cluster.nodes, cluster.n());
+    let setup = Rc::new(Setup {
+        cluster: cluster.clone(),
+        clients: clients.clone(),
+        ring: ring.clone(),
+        observer: observer.clone(),
+        keys: KeySampler::new(clients),
+    });
+    let mut b = builder.default_link(LinkConfig::with_latency(cluster.net_latency.clone()));
+    for i in 0..cluster.nodes {
+        let s = setup.clone();
+        let name = replica_name(i);
+        b = b.node(&name, move || Replica::new(i as u32, s.clone()));
+        b = b.link(&name, &name, LinkConfig::constant(Duration::ZERO));
+    }
+    let lan = LinkConfig::with_latency(cluster.client_latency.clone());
+    for i in 0..clients.clients {
+        let s = setup.clone();
+        let (name, home) = (client_name(i), replica_name(i % cluster.nodes));
+        b = b.node(&name, move || Client::new(i as u32, s.clone()));
+        b = b.link(&name, &home, lan.clone()).link(&home, &name, lan.clone());
+    }
+    Ok((b, Cluster { nodes: cluster.nodes, clients: clients.clients, ring }))
+}
