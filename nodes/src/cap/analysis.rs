@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Key;
 use super::config::ClusterConfig;
-use super::observer::{Observations, OpKind, OpRecord, Outcome};
+use super::observer::{Observations, OpKind, OpRecord, Outcome, StoreRecord};
 use super::ring::Ring;
 use super::version::{Value, Version, Versioned, holds};
 
@@ -256,7 +256,7 @@ pub fn t_visibility(obs: &Observations) -> Vec<Visibility> {
 /// What each replica holds at the end, by (replica, key).
 pub fn final_state(obs: &Observations) -> BTreeMap<(u32, Key), Vec<Versioned>> {
     let mut state = BTreeMap::new();
-    for s in &obs.stores {
+    for s in obs.stores.iter().filter(|s| s.hint_for.is_none()) {
         state.insert((s.replica, s.key), s.held.clone());
     }
     state
@@ -266,8 +266,9 @@ pub fn final_state(obs: &Observations) -> BTreeMap<(u32, Key), Vec<Versioned>> {
 /// the newest any replica held at the heal; `None` if that never happened before the end.
 pub fn convergence(obs: &Observations, ring: &Ring, heal: SimTime) -> Option<Duration> {
     let mut state: BTreeMap<(u32, Key), Vec<Versioned>> = BTreeMap::new();
-    let split = obs.stores.partition_point(|s| s.time <= heal);
-    for s in &obs.stores[..split] {
+    let own: Vec<&StoreRecord> = obs.stores.iter().filter(|s| s.hint_for.is_none()).collect();
+    let split = own.partition_point(|s| s.time <= heal);
+    for s in &own[..split] {
         state.insert((s.replica, s.key), s.held.clone());
     }
     // The target per key: every version any replica held at the heal.
@@ -294,7 +295,7 @@ pub fn convergence(obs: &Observations, ring: &Ring, heal: SimTime) -> Option<Dur
     if missing.is_empty() {
         return Some(Duration::ZERO);
     }
-    for s in &obs.stores[split..] {
+    for s in &own[split..] {
         let Some(t) = target.get(&s.key) else { continue };
         if missing.contains(&(s.replica, s.key)) && satisfied(&s.held, t) {
             missing.remove(&(s.replica, s.key));
@@ -311,33 +312,49 @@ pub fn convergence(obs: &Observations, ring: &Ring, heal: SimTime) -> Option<Dur
 pub struct LostWrites {
     /// Writes acknowledged.
     pub acknowledged: u64,
-    /// Of which lost: no home replica ever held them, or every value the key's home replicas
-    /// hold at the end was written (and acknowledged) before they began.
+    /// Of which lost: discarded on arrival (when acknowledged, no replica held them or
+    /// anything not older, in its store or as a hint: each kept a write that finished before
+    /// they began, as LWW does under skew), or gone at the end (every value the key's home
+    /// replicas hold was written before they began, as when hints are never handed back).
     pub lost: u64,
-    /// A few lost values.
+    /// Of which discarded on arrival.
+    pub discarded: u64,
+    /// A few lost values, as (key, value).
     pub examples: Vec<(Key, u64)>,
 }
 
 /// Counts acknowledged writes that were lost.
 pub fn lost_writes(obs: &Observations, ring: &Ring) -> LostWrites {
     let writes = write_times(obs);
-    let mut ever_held: BTreeSet<Value> = BTreeSet::new();
-    for s in &obs.stores {
-        ever_held.extend(s.held.iter().map(|v| v.value));
-    }
     let end = final_state(obs);
+    let mut acked: Vec<&OpRecord> =
+        obs.ops.iter().filter(|o| o.kind == OpKind::Write && o.outcome == Outcome::Ok && o.written.is_some()).collect();
+    acked.sort_by_key(|o| o.complete);
+    // Replay the store log up to each acknowledgement: (replica, key, hint_for) -> held.
+    let mut state: BTreeMap<(Key, u32, Option<u32>), Vec<Versioned>> = BTreeMap::new();
+    let mut next = 0;
     let mut out = LostWrites::default();
-    for o in obs.ops.iter().filter(|o| o.kind == OpKind::Write && o.outcome == Outcome::Ok) {
-        let Some(w) = o.written else { continue };
+    for o in acked {
+        let (Some(w), Some(ok)) = (o.written, o.complete) else { continue };
+        while next < obs.stores.len() && obs.stores[next].time <= ok {
+            let s = &obs.stores[next];
+            state.insert((s.key, s.replica, s.hint_for), s.held.clone());
+            next += 1;
+        }
         out.acknowledged += 1;
+        let reflected = state
+            .range((o.key, 0, None)..=(o.key, u32::MAX, Some(u32::MAX)))
+            .flat_map(|(_, held)| held.iter())
+            .any(|v| v.value == w || !precedes(&writes, v.value, w));
         let finals: Vec<Value> = ring
             .home(o.key)
             .into_iter()
             .filter_map(|r| end.get(&(r, o.key)))
             .flat_map(|held| held.iter().map(|v| v.value))
             .collect();
-        let superseded_by_older = !finals.is_empty() && finals.iter().all(|&f| f != w && precedes(&writes, f, w));
-        if !ever_held.contains(&w) || superseded_by_older {
+        let gone = !finals.is_empty() && finals.iter().all(|&f| f != w && precedes(&writes, f, w));
+        out.discarded += u64::from(!reflected);
+        if !reflected || gone {
             out.lost += 1;
             if out.examples.len() < EXAMPLES {
                 out.examples.push((o.key, w.0));

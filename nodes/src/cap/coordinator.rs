@@ -19,6 +19,9 @@ use super::{Key, Msg, Op, OpResult, metric};
 
 type Replies = mpsc::UnboundedReceiver<(NodeId, Msg)>;
 
+/// Requests waiting for replies, by request id.
+type Pending = Rc<RefCell<BTreeMap<u64, mpsc::UnboundedSender<(NodeId, Msg)>>>>;
+
 /// Who answered a round, and what.
 struct Round {
     req: u64,
@@ -34,7 +37,7 @@ pub struct Coordinator {
     ctx: Context<Msg>,
     setup: Rc<Setup>,
     replicas: Vec<NodeId>,
-    pending: Rc<RefCell<BTreeMap<u64, mpsc::UnboundedSender<(NodeId, Msg)>>>>,
+    pending: Pending,
     next: Cell<u64>,
 }
 

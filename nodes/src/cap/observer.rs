@@ -92,7 +92,8 @@ pub struct ProbeRecord {
     pub returned: Option<Vec<Versioned>>,
 }
 
-/// A change of what a replica holds for a key (its home store; hints are not included).
+/// A change of what a replica holds for a key: in its own store, or as a hint for another
+/// replica (sloppy quorum).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StoreRecord {
     /// When.
@@ -103,6 +104,8 @@ pub struct StoreRecord {
     pub key: Key,
     /// What it holds now.
     pub held: Vec<Versioned>,
+    /// `Some(home)`: held as a hint for replica `home`, not as its own copy.
+    pub hint_for: Option<u32>,
 }
 
 /// Everything observed in a run.
@@ -188,11 +191,11 @@ impl Observer {
         }
     }
 
-    /// Records that `replica` now holds `held` for `key`.
-    pub fn stored(&self, time: SimTime, replica: u32, key: Key, held: &[Versioned]) {
+    /// Records that `replica` now holds `held` for `key` (as a hint for `hint_for`, if set).
+    pub fn stored(&self, time: SimTime, replica: u32, key: Key, held: &[Versioned], hint_for: Option<u32>) {
         let mut nb = self.0.borrow_mut();
         if nb.room() {
-            nb.obs.stores.push(StoreRecord { time, replica, key, held: held.to_vec() });
+            nb.obs.stores.push(StoreRecord { time, replica, key, held: held.to_vec(), hint_for });
         }
     }
 

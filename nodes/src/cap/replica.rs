@@ -93,7 +93,7 @@ impl Store {
         }
         if changed {
             self.ctx.durable().put(&kv_key(key), &held);
-            self.setup.observer.stored(self.ctx.now(), self.index, key, &held);
+            self.setup.observer.stored(self.ctx.now(), self.index, key, &held, None);
         }
     }
 
@@ -109,6 +109,7 @@ impl Store {
         for v in values {
             merge(&mut hints[pos].1, v);
         }
+        self.setup.observer.stored(self.ctx.now(), self.index, key, &hints[pos].1, Some(home));
         self.ctx.count(metric::HINTS_STORED, 1);
         self.ctx.durable().put(&hint_key(key), &hints);
     }
@@ -121,7 +122,11 @@ impl Store {
     /// Drops the hint for `home` if it still holds exactly `sent`.
     fn drop_hint(&self, key: Key, home: u32, sent: &[Versioned]) {
         let mut hints = self.hints(key);
+        let before = hints.len();
         hints.retain(|(h, v)| !(*h == home && v == sent));
+        if hints.len() < before {
+            self.setup.observer.stored(self.ctx.now(), self.index, key, &[], Some(home));
+        }
         if hints.is_empty() {
             self.ctx.durable().remove(&hint_key(key));
         } else {
