@@ -400,3 +400,89 @@ pub fn pacelc(cluster: &ClusterConfig, obs: &Observations, minority_during: Opti
     let cell = format!("{}/{normal}", partition.as_deref().unwrap_or("P?"));
     Pacelc { partition, normal, statement: format!("{cell}: {p_part}; {else_part}") }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cap::history::{history, to_json_lines};
+
+    fn t(ms: u64) -> SimTime {
+        SimTime::from_nanos(ms * 1_000_000)
+    }
+
+    fn op(process: u64, kind: OpKind, key: Key, written: Option<u64>, span: (u64, u64), read: &[u64]) -> OpRecord {
+        let stamp = |v: u64| Versioned { version: Version::Stamp { time: v, writer: 0 }, value: Value(v) };
+        OpRecord {
+            process,
+            client: process as u32,
+            node: NodeId::from_index(process as usize),
+            kind,
+            key,
+            written: written.map(Value),
+            invoke: t(span.0),
+            complete: Some(t(span.1)),
+            outcome: Outcome::Ok,
+            read: read.iter().map(|&v| stamp(v)).collect(),
+            version: written.map(|v| stamp(v).version),
+        }
+    }
+
+    /// Write 1 acknowledged at 10 ms, write 2 from 20 to 30 ms; reads judged against them.
+    fn obs(reads: Vec<OpRecord>) -> Observations {
+        let mut ops =
+            vec![op(0, OpKind::Write, 7, Some(1), (0, 10), &[]), op(0, OpKind::Write, 7, Some(2), (20, 30), &[])];
+        ops.extend(reads);
+        Observations { ops, ..Observations::default() }
+    }
+
+    #[test]
+    fn a_read_is_stale_only_if_it_misses_a_write_acknowledged_before_it_began() {
+        let stale = |read: OpRecord| stale_reads(&obs(vec![read]), |_| true).stale;
+        assert_eq!(stale(op(1, OpKind::Read, 7, None, (31, 32), &[1])), 1, "write 2 was acknowledged at 30 ms");
+        assert_eq!(stale(op(1, OpKind::Read, 7, None, (31, 32), &[2])), 0);
+        assert_eq!(stale(op(1, OpKind::Read, 7, None, (25, 32), &[1])), 0, "write 2 still in flight: 1 is fine");
+        assert_eq!(stale(op(1, OpKind::Read, 7, None, (31, 32), &[])), 1, "nothing, after two acknowledged writes");
+        assert_eq!(stale(op(1, OpKind::Read, 8, None, (31, 32), &[])), 0, "a key never written");
+        assert_eq!(stale(op(1, OpKind::Read, 7, None, (31, 32), &[1, 2])), 0, "siblings include the newest");
+    }
+
+    #[test]
+    fn stats_use_nearest_rank_percentiles_of_successful_operations() {
+        let mut o = obs(vec![]);
+        let mut failed = op(3, OpKind::Write, 1, Some(9), (0, 1000), &[]);
+        failed.outcome = Outcome::Info;
+        o.ops.push(failed);
+        let s = op_stats(&o, OpKind::Write);
+        assert_eq!((s.count, s.ok, s.failed), (3, 2, 1));
+        assert_eq!((s.p50_ms, s.p99_ms, s.mean_ms), (Some(10.0), Some(10.0), Some(10.0)));
+        let a = availability(&o, |_| true);
+        assert_eq!((a.attempted, a.ok), (3, 2));
+    }
+
+    #[test]
+    fn lost_writes_and_convergence_follow_the_store_log() {
+        let ring = Ring::new(1, 1);
+        let mut o = obs(vec![]);
+        let stamp = |v: u64| Versioned { version: Version::Stamp { time: v, writer: 0 }, value: Value(v) };
+        let store = |ms, v| StoreRecord { time: t(ms), replica: 0, key: 7, held: vec![stamp(v)], hint_for: None };
+        // The replica took write 1 but discarded write 2 (as LWW does when 2's stamp is behind).
+        o.stores = vec![store(5, 1)];
+        let lost = lost_writes(&o, &ring);
+        assert_eq!((lost.acknowledged, lost.lost, lost.discarded), (2, 1, 1));
+        assert_eq!(lost.examples, vec![(7, 2)]);
+        assert_eq!(convergence(&o, &ring, t(10)), Some(Duration::ZERO), "one replica agrees with itself");
+        o.stores.push(store(25, 2));
+        assert_eq!(lost_writes(&o, &ring).lost, 0);
+    }
+
+    #[test]
+    fn the_history_has_an_invoke_and_a_completion_per_operation_in_time_order() {
+        let o = obs(vec![op(1, OpKind::Read, 7, None, (31, 32), &[2])]);
+        let lines = to_json_lines(&history(&o));
+        let first = lines.lines().next().unwrap();
+        assert_eq!(first, r#"{"process":0,"type":"invoke","f":"write","key":7,"value":1,"time":0}"#);
+        let last = lines.lines().last().unwrap();
+        assert_eq!(last, r#"{"process":1,"type":"ok","f":"read","key":7,"value":2,"time":32000000}"#);
+        assert_eq!(lines.lines().count(), 6);
+    }
+}

@@ -281,3 +281,28 @@ impl Node<Msg> for Client {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zipf_keys_favour_the_first_and_uniform_keys_cover_the_space() {
+        let mut rng = faultline::derive_rng(1, "test", 0);
+        let zipf =
+            KeySampler::new(&ClientConfig { keys: 100, key_dist: KeyDist::Zipf { s: 1.0 }, ..ClientConfig::default() });
+        let mut counts = [0u32; 100];
+        for _ in 0..10_000 {
+            counts[zipf.draw(&mut rng) as usize] += 1;
+        }
+        // Weight 1/(k+1) over H(100) ≈ 5.19: key 0 about 19%, key 99 about 0.2%.
+        assert!((1700..2200).contains(&counts[0]), "{}", counts[0]);
+        assert!(counts[0] > 5 * counts[9] / 2 && counts[99] < 60, "{counts:?}");
+        let uniform = KeySampler::new(&ClientConfig { keys: 3, ..ClientConfig::default() });
+        let mut seen = [false; 3];
+        for _ in 0..100 {
+            seen[uniform.draw(&mut rng) as usize] = true;
+        }
+        assert_eq!(seen, [true; 3]);
+    }
+}
