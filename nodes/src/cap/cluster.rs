@@ -2,13 +2,12 @@
 //! replica i mod nodes, over a LAN link), the replica network, and the helpers a scenario
 //! needs to cut it (the sides of a partition).
 
-use std::rc::Rc;
 use std::time::Duration;
 
 use faultline::{LinkConfig, NodeId, Sim, SimBuilder};
 
 use super::Msg;
-use super::client::{Client, KeySampler, client_name};
+use super::client::{Client, client_name};
 use super::config::{ClientConfig, ClusterConfig, ConfigError};
 use super::observer::Observer;
 use super::replica::{Replica, Setup, replica_name};
@@ -69,16 +68,8 @@ pub fn install(
     clients: &ClientConfig,
     observer: &Observer,
 ) -> Result<(SimBuilder<Msg>, Cluster), ConfigError> {
-    cluster.validate()?;
-    clients.validate()?;
-    let ring = Ring::new(cluster.nodes, cluster.n());
-    let setup = Rc::new(Setup {
-        cluster: cluster.clone(),
-        clients: clients.clone(),
-        ring: ring.clone(),
-        observer: observer.clone(),
-        keys: KeySampler::new(clients),
-    });
+    let setup = Setup::new(cluster, clients, observer)?;
+    let ring = setup.ring.clone();
     let mut b = builder.default_link(LinkConfig::with_latency(cluster.net_latency.clone()));
     for i in 0..cluster.nodes {
         let s = setup.clone();

@@ -7,6 +7,12 @@
 //! (it was cut off, or the write had not reached it yet), a lost write is a timestamp a skewed
 //! clock really put behind an older one, an unavailable operation is a coordinator that really
 //! heard from fewer than R or W replicas before its timeout.
+//!
+//! To run one: make an [`Observer`], [`install`] the cluster into a `Sim::builder(seed)` (it
+//! adds replicas `r0..` and clients `c0..`, checks both configs and returns the [`Cluster`]
+//! layout), schedule faults on the built sim (`Cluster::side` names the nodes of a partition
+//! side), run it, and hand `Observer::observations()` to the functions of [`analysis`] and to
+//! [`history`] (JSON lines for a linearizability checker).
 
 pub mod analysis;
 pub mod client;
@@ -28,7 +34,7 @@ pub use config::{
 };
 pub use history::{Event, EventType, history, to_json_lines};
 pub use observer::{Observer, OpKind, OpRecord, Outcome, ProbeRecord, StoreRecord};
-pub use replica::Replica;
+pub use replica::{Replica, Setup};
 pub use ring::Ring;
 pub use version::{Value, Version, Versioned};
 

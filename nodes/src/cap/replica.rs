@@ -9,7 +9,7 @@ use faultline::async_trait;
 use faultline::{Context, Node, NodeId};
 
 use super::client::KeySampler;
-use super::config::{ClientConfig, ClusterConfig, CoordinatorMode};
+use super::config::{ClientConfig, ClusterConfig, ConfigError, CoordinatorMode};
 use super::coordinator::Coordinator;
 use super::observer::Observer;
 use super::ring::Ring;
@@ -28,6 +28,21 @@ pub struct Setup {
     pub observer: Observer,
     /// Draws keys.
     pub(crate) keys: KeySampler,
+}
+
+impl Setup {
+    /// Checks both configs and builds what the actors of one run share.
+    pub fn new(cluster: &ClusterConfig, clients: &ClientConfig, observer: &Observer) -> Result<Rc<Self>, ConfigError> {
+        cluster.validate()?;
+        clients.validate()?;
+        Ok(Rc::new(Setup {
+            cluster: cluster.clone(),
+            clients: clients.clone(),
+            ring: Ring::new(cluster.nodes, cluster.n()),
+            observer: observer.clone(),
+            keys: KeySampler::new(clients),
+        }))
+    }
 }
 
 /// Node name of replica `i`.
