@@ -9,8 +9,8 @@ use faultline::{Command, Latency, Sim, SimTime};
 use faultline_nodes::cap::analysis::{self, Span};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{
-    ClientConfig, Cluster, ClusterConfig, Consistency, CoordinatorMode, Load, Msg, Observer, OpKind, ReadRepair,
-    Sloppy, Versions, history, install, to_json_lines,
+    ClientConfig, Cluster, ClusterConfig, Consistency, CoordinatorMode, Event, EventType, Load, Msg, Observer, OpKind,
+    ReadRepair, Sloppy, Versions, history, install, to_json_lines,
 };
 
 fn ms(n: u64) -> Duration {
@@ -375,4 +375,62 @@ fn read_repair_brings_a_replica_that_missed_writes_up_to_date_without_new_writes
     let repair = repair.expect("async read repair converges");
     assert!(none.is_none_or(|n| n > repair * 2), "{none:?} vs {repair:?}");
     assert!(sync.is_some());
+}
+
+/// Three replicas, nine clients on five keys, a heavy-tailed network (a copy sometimes takes
+/// ten times the mean), and r2 with its clients cut off from 10 s to 20 s. A write on its way
+/// can be on one replica only while a read gathers its quorum there, and a read after it
+/// gathers its quorum elsewhere.
+fn inversions_after_a_partition(cluster: &ClusterConfig) -> (analysis::Inversions, Observations) {
+    let clients = ClientConfig {
+        clients: 9,
+        keys: 5,
+        load: Load::Open { rate: 100.0 },
+        write_ratio: 0.1,
+        stop: Duration::from_secs(30),
+        ..ClientConfig::default()
+    };
+    let span = Span { from: at(Duration::from_secs(10)), to: at(Duration::from_secs(20)) };
+    let net_latency = Latency::LogNormal { mean: ms(5), stddev: ms(20), floor: ms(1) };
+    let cluster = ClusterConfig { net_latency, ..cluster.clone() };
+    let (obs, _) = run(6, &cluster, &clients, |sim, layout| {
+        let minority = layout.side(sim, &layout.minority());
+        sim.schedule(span.from, Command::partition(vec![minority])).unwrap();
+        sim.schedule(span.to, Command::heal()).unwrap();
+    });
+    (analysis::inversions(&obs), obs)
+}
+
+#[test]
+fn quorums_without_sync_read_repair_let_a_later_read_return_an_older_value_and_abd_does_not() {
+    let (plain, obs) = inversions_after_a_partition(&ClusterConfig::default());
+    println!("strong, no read repair: {} new-old inversions", plain.count);
+    assert!(plain.count > 0, "{plain:?}");
+    // Pin the witness as a history a checker can read: the write the first read saw, the
+    // write the second returned, and the two reads, in time order.
+    let w = &plain.examples[0];
+    let events = history(&obs);
+    let of = |value: u64| events.iter().filter(move |e| e.f == "write" && e.value == value).cloned();
+    let read = |(process, invoke, _): (u64, u64, u64)| {
+        let start = events.iter().position(|e| e.process == process && e.time == invoke && e.kind == EventType::Invoke);
+        let start = start.expect("the read's invoke");
+        let end = events[start..].iter().find(|e| e.process == process && e.kind != EventType::Invoke).unwrap();
+        [events[start].clone(), end.clone()]
+    };
+    let mut witness: Vec<Event> =
+        of(w.newer).chain(w.returned.into_iter().flat_map(of)).chain(read(w.first)).chain(read(w.second)).collect();
+    witness.sort_by_key(|e| (e.time, e.kind != EventType::Invoke));
+    println!("{}", to_json_lines(&witness));
+    let [r1_ok, r2_invoke] = [read(w.first)[1].clone(), read(w.second)[0].clone()];
+    let newer_ok = witness.iter().find(|e| e.value == w.newer && e.f == "write" && e.kind != EventType::Invoke);
+    assert!(newer_ok.is_none_or(|e| e.time > r1_ok.time), "the first read caught the write on its way");
+    assert_eq!(r1_ok.value, serde_json::Value::from(w.newer));
+    assert!(r1_ok.time < r2_invoke.time, "the second read began after the first ended");
+    // The cure: write back to a quorum before answering (ABD, with logical versions).
+    let abd = ClusterConfig { read_repair: ReadRepair::Sync, versions: Versions::Logical, ..ClusterConfig::default() };
+    let (cured, _) = inversions_after_a_partition(&abd);
+    assert_eq!(cured.count, 0, "{cured:?}");
+    // Sync read repair alone (LWW) already cures this inversion.
+    let sync = ClusterConfig { read_repair: ReadRepair::Sync, ..ClusterConfig::default() };
+    assert_eq!(inversions_after_a_partition(&sync).0.count, 0);
 }

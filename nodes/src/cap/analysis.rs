@@ -221,6 +221,83 @@ pub fn stale_reads(obs: &Observations, keep: impl Fn(&OpRecord) -> bool) -> Stal
     s
 }
 
+/// A new-old inversion: a read saw write `newer`, and a read that began after it ended returned
+/// only values written before `newer` began. No order of the operations satisfies a register
+/// then (the first read puts `newer` before its end; the second must then see it or a later
+/// write), so one such pair proves the history is not linearizable. It is what R + W > N
+/// without synchronous read repair allows: a read that catches a write on its way, before a
+/// quorum has it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inversion {
+    /// The key.
+    pub key: Key,
+    /// The write the first read saw.
+    pub newer: u64,
+    /// The first read, as (process, invoke ns, complete ns).
+    pub first: (u64, u64, u64),
+    /// The second read, as (process, invoke ns, complete ns).
+    pub second: (u64, u64, u64),
+    /// What the second read returned (none: nothing).
+    pub returned: Option<u64>,
+}
+
+/// Inversions: their count and a few witnesses.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inversions {
+    /// Reads that returned something older than what an earlier read had returned.
+    pub count: u64,
+    /// A few witnesses.
+    pub examples: Vec<Inversion>,
+}
+
+/// Finds new-old inversions between successful reads of the same key (see [`Inversion`]).
+pub fn inversions(obs: &Observations) -> Inversions {
+    let writes = write_times(obs);
+    let mut reads: BTreeMap<Key, Vec<&OpRecord>> = BTreeMap::new();
+    for o in obs.ops.iter().filter(|o| o.kind == OpKind::Read && o.outcome == Outcome::Ok && o.complete.is_some()) {
+        reads.entry(o.key).or_default().push(o);
+    }
+    let span = |o: &OpRecord| (o.process, o.invoke.as_nanos(), o.complete.map_or(0, SimTime::as_nanos));
+    let mut out = Inversions::default();
+    for (key, key_reads) in reads {
+        let mut by_end = key_reads.clone();
+        by_end.sort_by_key(|o| o.complete);
+        let mut by_start = key_reads;
+        by_start.sort_by_key(|o| o.invoke);
+        // The strongest witness so far: the value seen by an ended read whose write began last.
+        let mut seen: Option<(SimTime, Value, &OpRecord)> = None;
+        let mut next = 0;
+        for r2 in by_start {
+            while next < by_end.len() && by_end[next].complete < Some(r2.invoke) {
+                let r1 = by_end[next];
+                for v in &r1.read {
+                    if let Some(t) = writes.get(&v.value)
+                        && seen.is_none_or(|(best, _, _)| t.invoke > best)
+                    {
+                        seen = Some((t.invoke, v.value, r1));
+                    }
+                }
+                next += 1;
+            }
+            let Some((_, newer, r1)) = seen else { continue };
+            let older = r2.read.iter().all(|v| v.value != newer && precedes(&writes, v.value, newer));
+            if older {
+                out.count += 1;
+                if out.examples.len() < EXAMPLES {
+                    out.examples.push(Inversion {
+                        key,
+                        newer: newer.0,
+                        first: span(r1),
+                        second: span(r2),
+                        returned: r2.read.first().map(|v| v.value.0),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The share of probe reads started t after a write's acknowledgement that saw it (or newer).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Visibility {
@@ -444,6 +521,21 @@ mod tests {
         assert_eq!(stale(op(1, OpKind::Read, 7, None, (31, 32), &[])), 1, "nothing, after two acknowledged writes");
         assert_eq!(stale(op(1, OpKind::Read, 8, None, (31, 32), &[])), 0, "a key never written");
         assert_eq!(stale(op(1, OpKind::Read, 7, None, (31, 32), &[1, 2])), 0, "siblings include the newest");
+    }
+
+    #[test]
+    fn a_read_that_returns_older_than_an_ended_read_saw_is_an_inversion() {
+        // Write 2 is in flight (20..30 ms); a read sees it at 22..24 ms, a read at 25..26 ms
+        // returns write 1, which ended before write 2 began.
+        let o = obs(vec![op(1, OpKind::Read, 7, None, (22, 24), &[2]), op(2, OpKind::Read, 7, None, (25, 26), &[1])]);
+        let inv = inversions(&o);
+        assert_eq!(inv.count, 1);
+        assert_eq!(inv.examples[0].first, (1, 22_000_000, 24_000_000));
+        assert_eq!(inv.examples[0].returned, Some(1));
+        assert_eq!(stale_reads(&o, |_| true).stale, 0, "no write was acknowledged yet: not stale");
+        // Overlapping reads may see the two writes in either order.
+        let o = obs(vec![op(1, OpKind::Read, 7, None, (22, 25), &[2]), op(2, OpKind::Read, 7, None, (24, 26), &[1])]);
+        assert_eq!(inversions(&o).count, 0);
     }
 
     #[test]
