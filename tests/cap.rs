@@ -434,3 +434,26 @@ fn quorums_without_sync_read_repair_let_a_later_read_return_an_older_value_and_a
     let sync = ClusterConfig { read_repair: ReadRepair::Sync, ..ClusterConfig::default() };
     assert_eq!(inversions_after_a_partition(&sync).0.count, 0);
 }
+
+#[test]
+fn a_replica_keeps_what_it_stored_across_a_crash_and_restart() {
+    // Every replica crashes at 5 s and restarts at 6 s: what they acknowledged before is still
+    // there after (a read returning nothing, or an older value, would count as stale).
+    let clients = ClientConfig { keys: 200, stop: Duration::from_secs(10), ..ClientConfig::default() };
+    let (obs, layout) = run(12, &ClusterConfig::default(), &clients, |sim, layout| {
+        for r in 0..3 {
+            let node = layout.replica(sim, r).unwrap();
+            sim.schedule(at(Duration::from_secs(5)), Command::Crash(node)).unwrap();
+            sim.schedule(at(Duration::from_secs(6)), Command::Restart(node)).unwrap();
+        }
+    });
+    let down = analysis::availability(&obs, |o| o.invoke >= at(ms(5_000)) && o.invoke < at(ms(5_900)));
+    assert_eq!(down.ok, 0, "nothing answers while every replica is down: {down:?}");
+    let after = |o: &faultline_nodes::cap::OpRecord| o.invoke >= at(Duration::from_secs(6));
+    let stale = analysis::stale_reads(&obs, after);
+    assert!(stale.reads > 100, "{stale:?}");
+    assert_eq!(stale.stale, 0, "{stale:?}");
+    let remembered = obs.ops.iter().filter(|o| after(o) && !o.read.is_empty()).count();
+    assert!(remembered > 100, "reads after the restart return values written before the crash");
+    assert_eq!(analysis::lost_writes(&obs, &layout.ring).lost, 0);
+}
