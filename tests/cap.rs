@@ -10,7 +10,7 @@ use faultline_nodes::cap::analysis::{self, Span};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{
     ClientConfig, Cluster, ClusterConfig, Consistency, CoordinatorMode, Event, EventType, Load, Msg, Observer, OpKind,
-    ReadRepair, Sloppy, Versions, history, install, to_json_lines,
+    PartitionConfig, ReadRepair, Sloppy, Versions, history, install, to_json_lines,
 };
 
 fn ms(n: u64) -> Duration {
@@ -77,15 +77,13 @@ fn quorum_latency_is_one_round_trip_and_follows_the_network() {
 /// from 10 s to 20 s.
 fn partitioned(seed: u64, cluster: &ClusterConfig) -> (Observations, Cluster, Span, Vec<Vec<faultline::NodeId>>) {
     let clients = ClientConfig { stop: Duration::from_secs(30), ..ClientConfig::default() };
-    let span = Span { from: at(Duration::from_secs(10)), to: at(Duration::from_secs(20)) };
-    let mut sides = Vec::new();
+    let partition = PartitionConfig::middle_third(cluster.nodes, clients.stop);
+    let mut cut = None;
     let (obs, layout) = run(seed, cluster, &clients, |sim, layout| {
-        let minority = layout.side(sim, &layout.minority());
-        let majority = layout.side(sim, &[0, 1]);
-        sim.schedule(span.from, Command::partition(vec![minority.clone(), majority.clone()])).unwrap();
-        sim.schedule(span.to, Command::heal()).unwrap();
-        sides = vec![majority, minority];
+        cut = Some(layout.schedule_partition(sim, &partition, clients.stop).expect("a valid partition"));
     });
+    let (span, sides) = cut.unwrap();
+    assert_eq!((span.from, span.to), (at(Duration::from_secs(10)), at(Duration::from_secs(20))));
     (obs, layout, span, sides)
 }
 

@@ -4,11 +4,12 @@
 
 use std::time::Duration;
 
-use faultline::{LinkConfig, NodeId, Sim, SimBuilder};
+use faultline::{Command, LinkConfig, NodeId, Sim, SimBuilder, SimTime};
 
 use super::Msg;
+use super::analysis::Span;
 use super::client::{Client, client_name};
-use super::config::{ClientConfig, ClusterConfig, ConfigError};
+use super::config::{ClientConfig, ClusterConfig, ConfigError, PartitionConfig};
 use super::observer::Observer;
 use super::replica::{Replica, Setup, replica_name};
 use super::ring::Ring;
@@ -45,6 +46,26 @@ impl Cluster {
                 .filter_map(|c| sim.node_id(&client_name(c))),
         );
         out
+    }
+
+    /// Checks `partition` against this cluster and a run of length `run`, and schedules it on
+    /// `sim`: the cut (minority side, with its clients, against the rest) and the heal.
+    /// Returns its span and its sides, majority first, for [`analysis::by_side`](super::analysis::by_side).
+    pub fn schedule_partition(
+        &self,
+        sim: &Sim<Msg>,
+        partition: &PartitionConfig,
+        run: Duration,
+    ) -> Result<(Span, Vec<Vec<NodeId>>), ConfigError> {
+        partition.validate(self.nodes, run)?;
+        let majority_replicas: Vec<usize> = (0..self.nodes).filter(|r| !partition.minority.contains(r)).collect();
+        let (minority, majority) = (self.side(sim, &partition.minority), self.side(sim, &majority_replicas));
+        let span = Span { from: SimTime::ZERO + partition.at, to: SimTime::ZERO + partition.at + partition.duration };
+        let refused = |what| move |e: faultline::ControlError| ConfigError::Schedule { what, reason: e.to_string() };
+        sim.schedule(span.from, Command::partition(vec![minority.clone(), majority.clone()]))
+            .map_err(refused("the partition"))?;
+        sim.schedule(span.to, Command::heal()).map_err(refused("the heal"))?;
+        Ok((span, vec![majority, minority]))
     }
 
     /// Replica `i`'s node.

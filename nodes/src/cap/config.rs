@@ -31,6 +31,14 @@ pub enum ConfigError {
         /// What is allowed.
         allowed: String,
     },
+    /// The simulation refused a scheduled fault.
+    #[error("cannot schedule {what}: {reason}")]
+    Schedule {
+        /// The fault.
+        what: &'static str,
+        /// Why.
+        reason: String,
+    },
     /// A link setting is invalid.
     #[error("{field}: {reason}")]
     Link {
@@ -400,6 +408,60 @@ impl ClientConfig {
     }
 }
 
+/// A partition of the cluster: from `at`, for `duration`, the replicas `minority` (and the
+/// clients next to them) are cut off from the rest; then it heals.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionConfig {
+    /// When it starts.
+    #[serde(with = "faultline::time::serde_duration")]
+    pub at: Duration,
+    /// How long it lasts.
+    #[serde(with = "faultline::time::serde_duration")]
+    pub duration: Duration,
+    /// Replica indices on the cut-off side.
+    pub minority: Vec<usize>,
+}
+
+impl PartitionConfig {
+    /// The default partition of a run of length `run`: the upper ⌊(nodes − 1) / 2⌋ replicas
+    /// cut off for the middle third.
+    pub fn middle_third(nodes: usize, run: Duration) -> Self {
+        let minority = (nodes - (nodes.saturating_sub(1)) / 2..nodes).collect();
+        PartitionConfig { at: run / 3, duration: run / 3, minority }
+    }
+
+    /// Checks it against the cluster and the run's length.
+    pub fn validate(&self, nodes: usize, run: Duration) -> Result<(), ConfigError> {
+        if self.duration.is_zero() {
+            return Err(range("partition.duration", "0", "longer than zero"));
+        }
+        let end = self.at + self.duration;
+        if end > run {
+            return Err(range(
+                "partition",
+                format!("{} for {}", faultline::format_duration(self.at), faultline::format_duration(self.duration)),
+                format!(
+                    "must heal within the run ({}); it would end at {}",
+                    faultline::format_duration(run),
+                    faultline::format_duration(end)
+                ),
+            ));
+        }
+        if self.minority.is_empty() || self.minority.len() >= nodes {
+            return Err(range(
+                "partition.minority",
+                format!("{:?}", self.minority),
+                format!("1 to {} replicas, leaving at least one on the other side", nodes.saturating_sub(1)),
+            ));
+        }
+        if let Some(r) = self.minority.iter().find(|&&r| r >= nodes) {
+            return Err(range("partition.minority", r, format!("replica indices 0 to {}", nodes - 1)));
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,6 +492,15 @@ mod tests {
         assert_eq!(e.to_string(), "write_ratio = 1.5: 0 to 1");
         let e = ClientConfig { load: Load::Open { rate: f64::NAN }, ..ClientConfig::default() }.validate().unwrap_err();
         assert!(e.to_string().starts_with("rate = NaN"), "{e}");
+        let run = Duration::from_secs(30);
+        let third = PartitionConfig::middle_third(3, run);
+        assert_eq!((third.at, third.duration, third.minority.clone()), (run / 3, run / 3, vec![2]));
+        assert!(third.validate(3, run).is_ok());
+        let late = PartitionConfig { at: Duration::from_secs(25), ..third.clone() };
+        let e = late.validate(3, run).unwrap_err();
+        assert_eq!(e.to_string(), "partition = 25s for 10s: must heal within the run (30s); it would end at 35s");
+        let everyone = PartitionConfig { minority: vec![0, 1, 2], ..third };
+        assert!(everyone.validate(3, run).unwrap_err().to_string().starts_with("partition.minority"));
         assert!(ClusterConfig::default().validate().is_ok());
         assert!(ClientConfig::default().validate().is_ok());
     }

@@ -12,7 +12,7 @@
 //! adds replicas `r0..` and clients `c0..`, checks both configs and returns the [`Cluster`]
 //! layout), schedule faults on the built sim (`Cluster::side` names the nodes of a partition
 //! side), run it, and hand `Observer::observations()` to the functions of [`analysis`] and to
-//! [`history`] (JSON lines for a linearizability checker).
+//! [`history()`] (JSON lines for a linearizability checker).
 
 pub mod analysis;
 pub mod client;
@@ -30,7 +30,8 @@ use serde::{Deserialize, Serialize};
 pub use client::Client;
 pub use cluster::{Cluster, install};
 pub use config::{
-    ClientConfig, ClusterConfig, ConfigError, Consistency, CoordinatorMode, KeyDist, Load, ReadRepair, Sloppy, Versions,
+    ClientConfig, ClusterConfig, ConfigError, Consistency, CoordinatorMode, KeyDist, Load, PartitionConfig, ReadRepair,
+    Sloppy, Versions,
 };
 pub use history::{Event, EventType, history, to_json_lines};
 pub use observer::{Observer, OpKind, OpRecord, Outcome, ProbeRecord, StoreRecord};
