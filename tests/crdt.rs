@@ -328,3 +328,55 @@ fn bad_settings_are_refused_with_the_field_named() {
         install::<GCounter>(builder, &cluster, &GossipConfig::default(), &cart(), CrdtKind::GCounter, 1).err().unwrap();
     assert!(err.to_string().starts_with("ops.script must be operations of a g-counter, got Add(1) at line 1"), "{err}");
 }
+
+/// The scale benchmark of issue 10 (not a timed test: run it in release and read the figures).
+/// A G-Counter over `replicas` replicas, each gossiping every second to one neighbour, 10,000
+/// operations at 400/s, for 60 virtual seconds.
+fn scale(replicas: u32, mode: Mode, topology: Topology) {
+    let ops = OpsConfig { count: 10_000, rate: 400.0, ..OpsConfig::default() };
+    let mut g = GossipConfig { interval: Duration::from_secs(1), fanout: 1, mode, topology, ..GossipConfig::default() };
+    if let Ok(b) = std::env::var("CRDT_BUFFER") {
+        g.delta_buffer = b.parse().unwrap();
+    }
+    let replicas = std::env::var("CRDT_REPLICAS").map(|r| r.parse().unwrap()).unwrap_or(replicas);
+    let started = std::time::Instant::now();
+    let (mut sim, observer) = build::<GCounter>(CrdtKind::GCounter, replicas, &g, &ops, 1);
+    sim.run_until(secs(60.0));
+    let o = observer.observations();
+    println!(
+        "{replicas} replicas {mode:?} {topology:?}: wall {:.1} s, {} messages ({} full states), {} bytes, \
+         state bytes max {} final {}, converged {} at {:?} ({:?} after the last op at {:?}), value {} of {}",
+        started.elapsed().as_secs_f64(),
+        o.messages,
+        o.full_states,
+        o.bytes,
+        o.state_bytes_max,
+        o.state_bytes_final,
+        o.converged(),
+        o.converged_at(),
+        o.convergence_time(),
+        o.last_op_at,
+        o.states[0].value(),
+        analysis::expected_count(&o.ops),
+    );
+    let d: Vec<usize> = o.windows.iter().map(|w| w.distinct_states).collect();
+    println!("distinct states per second: {d:?}");
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test crdt scale -- --ignored --nocapture"]
+fn scale_10000_replicas_delta_random_3() {
+    scale(10_000, Mode::Delta, Topology::RandomK(3));
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test crdt scale -- --ignored --nocapture"]
+fn scale_1000_replicas_state_full() {
+    scale(1_000, Mode::State, Topology::Full);
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test crdt scale -- --ignored --nocapture"]
+fn scale_1000_replicas_delta_random_3() {
+    scale(1_000, Mode::Delta, Topology::RandomK(3));
+}

@@ -29,6 +29,8 @@ pub struct Observations<T> {
     pub bytes: u64,
     /// Messages that carried a full state.
     pub full_states: u64,
+    /// Merges that changed a replica's state.
+    pub merges: u64,
     /// Largest state seen, in bytes (window samples and the end).
     pub state_bytes_max: usize,
     /// Largest state at the end, in bytes.

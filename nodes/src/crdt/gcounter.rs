@@ -90,15 +90,40 @@ impl Crdt for GCounter {
     type Value = u64;
 
     fn merge(&mut self, other: &Self) -> bool {
+        if self.counts.is_empty() {
+            let changed = !other.counts.is_empty();
+            self.clone_from(other);
+            return changed;
+        }
         let mut changed = false;
         for (&id, &c) in &other.counts {
-            let old = self.get(id);
-            if c > old {
-                self.set(id, old, c);
+            let slot = self.counts.entry(id).or_insert(0);
+            if c > *slot {
+                if *slot > 0 {
+                    self.digest = self.digest.wrapping_sub(entry_hash(id, *slot));
+                }
+                self.digest = self.digest.wrapping_add(entry_hash(id, c));
+                *slot = c;
                 changed = true;
             }
         }
         changed
+    }
+
+    fn merge_new(&mut self, other: &Self) -> Option<Self> {
+        let mut new = GCounter::new();
+        for (&id, &c) in &other.counts {
+            let slot = self.counts.entry(id).or_insert(0);
+            if c > *slot {
+                if *slot > 0 {
+                    self.digest = self.digest.wrapping_sub(entry_hash(id, *slot));
+                }
+                self.digest = self.digest.wrapping_add(entry_hash(id, c));
+                *slot = c;
+                new.set(id, 0, c);
+            }
+        }
+        (!new.is_empty()).then_some(new)
     }
 
     fn value(&self) -> u64 {
@@ -152,6 +177,12 @@ mod tests {
         let mut a = GCounter::new();
         a.increment(3, 4);
         a.increment(1, 1);
+        let mut c = GCounter::new();
+        c.increment(3, 1);
+        let new = c.merge_new(&a).unwrap();
+        assert_eq!(new.entries().collect::<Vec<_>>(), vec![(1, 1), (3, 4)]);
+        assert_eq!(c, a);
+        assert_eq!(c.merge_new(&a), None);
         let back: GCounter = faultline::wire::decode(&faultline::wire::encode(&a)).unwrap();
         assert_eq!(back, a);
         assert_eq!(back.digest(), a.digest());

@@ -37,6 +37,21 @@ pub fn check_all<T: Replicated>(ops: &[(ReplicaId, Op)], seed: u64) -> Result<()
         deltas.push(delta);
         snapshots.push(after);
     }
+    for _ in 0..8 {
+        // merge_new: the new part, merged into the old state, gives the new state.
+        let x = &snapshots[rng.random_range(0..snapshots.len())];
+        let y = &snapshots[rng.random_range(0..snapshots.len())];
+        let mut joined = x.clone();
+        match joined.merge_new(y) {
+            Some(new) => {
+                prop_assert!(new.leq(y), "the new part is not part of what was merged");
+                let mut again = x.clone();
+                again.merge(&new);
+                prop_assert_eq!(&again, &joined, "the new part does not carry the change");
+            }
+            None => prop_assert!(y.leq(x), "merge_new saw no change where there was one"),
+        }
+    }
     for s in &snapshots {
         let mut twice = s.clone();
         prop_assert!(!twice.merge(s), "merging a state into itself reported a change");

@@ -67,6 +67,14 @@ pub trait Crdt: Clone + Debug + Default + PartialEq + Serialize + DeserializeOwn
     /// The visible value.
     fn value(&self) -> Self::Value;
 
+    /// Joins `other` into `self` and returns the part of `other` that was new here (a state
+    /// whose merge into the old `self` gives the new `self`), or `None` if nothing changed.
+    /// Delta gossip buffers this part rather than all it received, so that it does not forward
+    /// what it already had. The default returns all of `other`; a type may return less.
+    fn merge_new(&mut self, other: &Self) -> Option<Self> {
+        self.merge(other).then(|| other.clone())
+    }
+
     /// The state's size on the wire: its bincode encoding, as gossip sends it.
     fn size_bytes(&self) -> usize {
         faultline::wire::encode(self).len()
@@ -122,7 +130,8 @@ pub(crate) fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// Metric names the study records. Every metric goes through these constants.
+/// Metric names the study records (from the `crdt-monitor` node, once per window). Every
+/// metric goes through these constants.
 pub mod metric {
     /// Operations applied at replicas (counter).
     pub const OPS: &str = "crdt_ops";
@@ -134,8 +143,6 @@ pub mod metric {
     pub const MERGES: &str = "crdt_merges";
     /// Gossip messages that carried a full state (counter).
     pub const FULL_STATES: &str = "crdt_full_states";
-    /// Bytes of one gossip message (histogram).
-    pub const MESSAGE_BYTES: &str = "crdt_message_bytes";
     /// Distinct replica states at the end of a window (gauge).
     pub const DISTINCT_STATES: &str = "crdt_distinct_states";
     /// Largest sampled replica state in bytes at the end of a window (gauge).

@@ -33,7 +33,7 @@ pub struct OpRecord {
 }
 
 /// The cluster at the end of one window.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct WindowSample {
     /// The window's end.
     pub end: SimTime,
@@ -46,6 +46,12 @@ pub struct WindowSample {
     pub messages: u64,
     /// Gossip bytes sent so far.
     pub bytes: u64,
+    /// Gossip messages that carried a full state, so far.
+    pub full_states: u64,
+    /// Operations acknowledged so far.
+    pub ops: u64,
+    /// Merges that changed a replica, so far.
+    pub merges: u64,
 }
 
 struct Inner<T> {
@@ -58,6 +64,7 @@ struct Inner<T> {
     messages: u64,
     bytes: u64,
     full_states: u64,
+    merges: u64,
     state_bytes_max: usize,
 }
 
@@ -84,6 +91,7 @@ impl<T: Crdt> Observer<T> {
             messages: 0,
             bytes: 0,
             full_states: 0,
+            merges: 0,
             state_bytes_max: 0,
         })))
     }
@@ -128,6 +136,11 @@ impl<T: Crdt> Observer<T> {
         inner.full_states += u64::from(full);
     }
 
+    /// A merge changed a replica's state.
+    pub(crate) fn merged(&self) {
+        self.0.borrow_mut().merges += 1;
+    }
+
     /// Closes a window at `end`: samples distinct states and state sizes.
     pub(crate) fn sample(&self, end: SimTime) -> WindowSample {
         let mut inner = self.0.borrow_mut();
@@ -141,6 +154,9 @@ impl<T: Crdt> Observer<T> {
             state_bytes_max: size,
             messages: inner.messages,
             bytes: inner.bytes,
+            full_states: inner.full_states,
+            ops: inner.ops.len() as u64,
+            merges: inner.merges,
         };
         inner.windows.push(s);
         s
@@ -180,6 +196,7 @@ impl<T: Crdt> Observer<T> {
             messages: inner.messages,
             bytes: inner.bytes,
             full_states: inner.full_states,
+            merges: inner.merges,
             state_bytes_max: inner.state_bytes_max.max(state_bytes_final),
             state_bytes_final,
         }

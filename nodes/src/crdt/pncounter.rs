@@ -48,6 +48,12 @@ impl Crdt for PnCounter {
         p || n
     }
 
+    fn merge_new(&mut self, other: &Self) -> Option<Self> {
+        let p = self.p.merge_new(&other.p);
+        let n = self.n.merge_new(&other.n);
+        (p.is_some() || n.is_some()).then(|| PnCounter { p: p.unwrap_or_default(), n: n.unwrap_or_default() })
+    }
+
     fn value(&self) -> i128 {
         i128::from(self.p.value()) - i128::from(self.n.value())
     }

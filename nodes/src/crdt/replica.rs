@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::delta::{DeltaBuffer, Payload};
 use super::gossip::{GossipConfig, Mode, Neighbours};
-use super::observer::{Observer, OpRecord};
+use super::observer::{Observer, OpRecord, WindowSample};
 use super::ops::{OpsConfig, PlannedOp};
 use super::{Crdt, ReplicaId, Replicated, metric};
 
@@ -247,12 +247,6 @@ impl<T: Replicated> Local<T> {
         let bytes = faultline::wire::encode(msg);
         let full = msg.payload.as_ref().is_some_and(Payload::is_full);
         self.observer.sent(bytes.len(), full);
-        self.ctx.count(metric::MESSAGES, 1);
-        self.ctx.count(metric::BYTES, bytes.len() as u64);
-        self.ctx.record(metric::MESSAGE_BYTES, bytes.len() as u64);
-        if full {
-            self.ctx.count(metric::FULL_STATES, 1);
-        }
         self.ctx.send_raw(to, bytes);
     }
 
@@ -282,12 +276,12 @@ impl<T: Replicated> Local<T> {
             buf.collect(degree);
         }
         if let Some(p) = &msg.payload {
-            let changed = self.state.borrow_mut().merge(p.state());
-            if changed {
-                self.ctx.count(metric::MERGES, 1);
+            let new = self.state.borrow_mut().merge_new(p.state());
+            if let Some(new) = new {
+                self.observer.merged();
                 self.observer.changed(self.index, self.ctx.now());
                 if delta {
-                    self.buffer.borrow_mut().push_from(Some(from), p.state().clone());
+                    self.buffer.borrow_mut().push_from(Some(from), new);
                 }
             }
         }
@@ -322,7 +316,6 @@ impl<T: Replicated> Local<T> {
                 overwrote,
             });
             self.observer.changed(self.index, self.ctx.now());
-            self.ctx.count(metric::OPS, 1);
             if self.delta_mode() {
                 self.buffer.borrow_mut().push(delta);
             }
@@ -370,7 +363,10 @@ impl<T: Replicated> Node<Msg<T>> for Replica<T> {
     }
 }
 
-/// Samples the cluster at the end of every window into the observer and the metrics.
+/// Samples the cluster at the end of every window into the observer and the metrics. The
+/// replicas count into the observer, and this node alone turns the counts into metrics, once
+/// per window: the metrics store keeps a series per node and metric, which at 10,000 replicas
+/// would cost more than the replicas.
 struct Monitor<T: Crdt> {
     window: Duration,
     observer: Observer<T>,
@@ -380,12 +376,19 @@ struct Monitor<T: Crdt> {
 impl<T: Replicated> Node<Msg<T>> for Monitor<T> {
     async fn run(&mut self, ctx: Context<Msg<T>>) {
         let mut end = SimTime::ZERO;
+        let mut last = WindowSample::default();
         loop {
             end += self.window;
             ctx.sleep_until(end).await;
             let s = self.observer.sample(end);
+            ctx.count(metric::OPS, s.ops - last.ops);
+            ctx.count(metric::MERGES, s.merges - last.merges);
+            ctx.count(metric::MESSAGES, s.messages - last.messages);
+            ctx.count(metric::BYTES, s.bytes - last.bytes);
+            ctx.count(metric::FULL_STATES, s.full_states - last.full_states);
             ctx.gauge(metric::DISTINCT_STATES, s.distinct_states as i64);
             ctx.gauge(metric::STATE_BYTES_MAX, s.state_bytes_max as i64);
+            last = s;
         }
     }
 }
