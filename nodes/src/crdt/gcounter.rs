@@ -1,24 +1,47 @@
 //! The grow-only counter: one entry per replica, each replica increments only its own, and a
 //! merge takes the maximum of each entry. Its state grows with the number of replicas that ever
-//! incremented: at 10,000 replicas a full state is 10,000 entries.
+//! incremented: at 10,000 replicas a full state is up to 10,000 entries, and a cluster holds
+//! replicas x entries of them.
+//!
+//! Entries are kept sparse (a sorted map) while few, and move to a dense array indexed by
+//! replica id once they fill at least a quarter of the ids below them: a delta of one entry
+//! stays small, and a large state merges an entry with an index instead of a tree search.
+//! Either way the state encodes as the same sorted map, and equality compares entries.
 
 use std::collections::BTreeMap;
 
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::{Crdt, Op, ReplicaId, Replicated, mix};
 
+/// Entries below this count stay sparse.
+const DENSE_MIN: usize = 16;
+
 /// A G-Counter. Its digest is kept incrementally (a sum of per-entry hashes), so that a
 /// replica learns its digest in O(1) after each change.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct GCounter {
-    counts: BTreeMap<ReplicaId, u64>,
+    /// Entries of ids below `dense.len()` (0: none).
+    dense: Vec<u64>,
+    /// Entries of ids at or above `dense.len()`.
+    sparse: BTreeMap<ReplicaId, u64>,
+    /// Non-zero entries.
+    len: usize,
     digest: u64,
 }
 
 fn entry_hash(id: ReplicaId, count: u64) -> u64 {
     mix(mix(u64::from(id)) ^ count)
 }
+
+impl PartialEq for GCounter {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.digest == other.digest && self.entries().eq(other.entries())
+    }
+}
+
+impl Eq for GCounter {}
 
 impl GCounter {
     /// An empty counter (value 0).
@@ -28,61 +51,101 @@ impl GCounter {
 
     /// Adds `n` to replica `me`'s entry; returns the delta (that entry alone).
     pub fn increment(&mut self, me: ReplicaId, n: u64) -> GCounter {
-        let old = self.counts.get(&me).copied().unwrap_or(0);
-        let new = old.saturating_add(n);
-        self.set(me, old, new);
+        let new = self.get(me).saturating_add(n);
+        self.raise(me, new);
         let mut delta = GCounter::new();
-        delta.set(me, 0, new);
+        delta.raise(me, new);
         delta
     }
 
     /// Replica `id`'s entry.
     pub fn get(&self, id: ReplicaId) -> u64 {
-        self.counts.get(&id).copied().unwrap_or(0)
+        match self.dense.get(id as usize) {
+            Some(&c) => c,
+            None => self.sparse.get(&id).copied().unwrap_or(0),
+        }
     }
 
     /// Number of entries (replicas that incremented).
     pub fn len(&self) -> usize {
-        self.counts.len()
+        self.len
     }
 
     /// Whether no replica has incremented.
     pub fn is_empty(&self) -> bool {
-        self.counts.is_empty()
+        self.len == 0
     }
 
     /// The entries, by replica.
     pub fn entries(&self) -> impl Iterator<Item = (ReplicaId, u64)> + '_ {
-        self.counts.iter().map(|(&k, &v)| (k, v))
+        let dense = self.dense.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| (i as ReplicaId, c));
+        dense.chain(self.sparse.iter().map(|(&k, &v)| (k, v)))
     }
 
-    fn set(&mut self, id: ReplicaId, old: u64, new: u64) {
-        if old == new {
-            return;
+    /// Raises `id`'s entry to `c` if it is lower; returns whether it was.
+    fn raise(&mut self, id: ReplicaId, c: u64) -> bool {
+        let i = id as usize;
+        if i >= self.dense.len() && self.len + 1 >= DENSE_MIN && i < 4 * (self.len + 1) {
+            self.grow((i + 1).max(2 * self.dense.len()).min(4 * (self.len + 1)));
         }
-        if old > 0 {
+        let slot = match self.dense.get_mut(i) {
+            Some(slot) => slot,
+            None => self.sparse.entry(id).or_insert(0),
+        };
+        let old = *slot;
+        if c <= old {
+            if old == 0 {
+                self.sparse.remove(&id);
+            }
+            return false;
+        }
+        *slot = c;
+        if old == 0 {
+            self.len += 1;
+        } else {
             self.digest = self.digest.wrapping_sub(entry_hash(id, old));
         }
-        self.digest = self.digest.wrapping_add(entry_hash(id, new));
-        self.counts.insert(id, new);
+        self.digest = self.digest.wrapping_add(entry_hash(id, c));
+        true
     }
 
-    fn from_counts(counts: BTreeMap<ReplicaId, u64>) -> Self {
-        let counts: BTreeMap<_, _> = counts.into_iter().filter(|&(_, c)| c > 0).collect();
-        let digest = counts.iter().fold(0u64, |d, (&id, &c)| d.wrapping_add(entry_hash(id, c)));
-        GCounter { counts, digest }
+    /// Makes ids below `n` dense.
+    fn grow(&mut self, n: usize) {
+        let tail = self.sparse.split_off(&(n.min(ReplicaId::MAX as usize) as ReplicaId));
+        self.dense.resize(n, 0);
+        for (id, c) in std::mem::replace(&mut self.sparse, tail) {
+            self.dense[id as usize] = c;
+        }
     }
 }
 
 impl Serialize for GCounter {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.counts.serialize(s)
+        let mut map = s.serialize_map(Some(self.len))?;
+        for (id, c) in self.entries() {
+            map.serialize_entry(&id, &c)?;
+        }
+        map.end()
     }
 }
 
 impl<'de> Deserialize<'de> for GCounter {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Ok(GCounter::from_counts(BTreeMap::deserialize(d)?))
+        struct Entries;
+        impl<'de> serde::de::Visitor<'de> for Entries {
+            type Value = GCounter;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map from replica id to count")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<GCounter, A::Error> {
+                let mut g = GCounter::new();
+                while let Some((id, c)) = map.next_entry::<ReplicaId, u64>()? {
+                    g.raise(id, c);
+                }
+                Ok(g)
+            }
+        }
+        d.deserialize_map(Entries)
     }
 }
 
@@ -90,44 +153,30 @@ impl Crdt for GCounter {
     type Value = u64;
 
     fn merge(&mut self, other: &Self) -> bool {
-        if self.counts.is_empty() {
-            let changed = !other.counts.is_empty();
+        if self.is_empty() {
+            let changed = !other.is_empty();
             self.clone_from(other);
             return changed;
         }
         let mut changed = false;
-        for (&id, &c) in &other.counts {
-            let slot = self.counts.entry(id).or_insert(0);
-            if c > *slot {
-                if *slot > 0 {
-                    self.digest = self.digest.wrapping_sub(entry_hash(id, *slot));
-                }
-                self.digest = self.digest.wrapping_add(entry_hash(id, c));
-                *slot = c;
-                changed = true;
-            }
+        for (id, c) in other.entries() {
+            changed |= self.raise(id, c);
         }
         changed
     }
 
     fn merge_new(&mut self, other: &Self) -> Option<Self> {
         let mut new = GCounter::new();
-        for (&id, &c) in &other.counts {
-            let slot = self.counts.entry(id).or_insert(0);
-            if c > *slot {
-                if *slot > 0 {
-                    self.digest = self.digest.wrapping_sub(entry_hash(id, *slot));
-                }
-                self.digest = self.digest.wrapping_add(entry_hash(id, c));
-                *slot = c;
-                new.set(id, 0, c);
+        for (id, c) in other.entries() {
+            if self.raise(id, c) {
+                new.raise(id, c);
             }
         }
         (!new.is_empty()).then_some(new)
     }
 
     fn value(&self) -> u64 {
-        self.counts.values().fold(0u64, |a, &c| a.saturating_add(c))
+        self.entries().fold(0u64, |a, (_, c)| a.saturating_add(c))
     }
 
     fn digest(&self) -> u64 {
@@ -135,7 +184,7 @@ impl Crdt for GCounter {
     }
 
     fn leq(&self, other: &Self) -> bool {
-        self.counts.iter().all(|(&id, &c)| c <= other.get(id))
+        self.entries().all(|(id, c)| c <= other.get(id))
     }
 }
 
@@ -197,7 +246,42 @@ mod tests {
         (0u32..4, 1u64..5).prop_map(|(r, n)| (r, Op::Increment(n)))
     }
 
+    #[test]
+    fn dense_and_sparse_states_are_equal_and_encode_alike() {
+        let mut dense = GCounter::new();
+        for id in 0..100 {
+            dense.increment(id, 1);
+        }
+        assert!(!dense.dense.is_empty(), "100 entries over 100 ids are dense");
+        let mut sparse = GCounter::new();
+        for id in (0..100).rev() {
+            sparse.merge(&GCounter::from_entry(id, 1));
+        }
+        let mut one = GCounter::new();
+        one.increment(5_000_000, 1);
+        assert!(one.dense.is_empty(), "a lone high id stays sparse");
+        assert_eq!(dense, sparse);
+        assert_eq!(faultline::wire::encode(&dense), faultline::wire::encode(&sparse));
+        let back: GCounter = faultline::wire::decode(&faultline::wire::encode(&dense)).unwrap();
+        assert_eq!(back, dense);
+        assert_eq!(back.value(), 100);
+    }
+
+    impl GCounter {
+        fn from_entry(id: ReplicaId, c: u64) -> Self {
+            let mut g = GCounter::new();
+            g.raise(id, c);
+            g
+        }
+    }
+
     proptest! {
+        /// Many replicas, so that states cross from sparse to dense.
+        #[test]
+        fn laws_across_the_dense_threshold(ops in prop::collection::vec((0u32..120, 1u64..3).prop_map(|(r, n)| (r, Op::Increment(n))), 0..300), seed: u64) {
+            laws::check_all::<GCounter>(&ops, seed)?;
+        }
+
         #[test]
         fn laws(ops in prop::collection::vec(op(), 0..40), seed: u64) {
             laws::check_all::<GCounter>(&ops, seed)?;
