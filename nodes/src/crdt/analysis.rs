@@ -31,6 +31,8 @@ pub struct Observations<T> {
     pub full_states: u64,
     /// Merges that changed a replica's state.
     pub merges: u64,
+    /// Tombstones forgotten by garbage collection.
+    pub collected: u64,
     /// Largest state seen, in bytes (window samples and the end).
     pub state_bytes_max: usize,
     /// Largest state at the end, in bytes.

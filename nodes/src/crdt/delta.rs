@@ -55,7 +55,14 @@ pub struct DeltaBuffer<T> {
 impl<T: Crdt> DeltaBuffer<T> {
     /// An empty buffer that holds at most `limit` deltas (at least 1).
     pub fn new(limit: usize) -> Self {
-        DeltaBuffer { deltas: VecDeque::new(), first: 0, acked: BTreeMap::new(), limit: limit.max(1) }
+        Self::starting_at(0, limit)
+    }
+
+    /// An empty buffer whose first delta gets sequence `first`. A replica that restarts starts
+    /// above every sequence it used before, so that an acknowledgement still in flight from
+    /// its previous life (of a sequence it no longer knows) cannot skip its new deltas.
+    pub fn starting_at(first: u64, limit: usize) -> Self {
+        DeltaBuffer { deltas: VecDeque::new(), first, acked: BTreeMap::new(), limit: limit.max(1) }
     }
 
     /// The sequence number the next delta will get: an interval sent now covers up to here.
@@ -153,6 +160,16 @@ mod tests {
         let Some(Payload::Delta(d)) = buf.payload_for(peer, &state) else { panic!("expected an interval") };
         assert_eq!(d.value(), 7);
         assert_eq!(d.len(), 2);
+    }
+
+    #[test]
+    fn an_acknowledgement_from_a_previous_life_is_ignored() {
+        let peer = NodeId::from_index(1);
+        let mut state = GCounter::new();
+        let mut buf = DeltaBuffer::starting_at(1 << 40, 8);
+        buf.ack(peer, 57); // sent to this replica before it crashed
+        buf.push(state.increment(0, 1));
+        assert!(buf.payload_for(peer, &state).unwrap().is_full());
     }
 
     #[test]

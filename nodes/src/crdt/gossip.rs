@@ -13,6 +13,9 @@ use super::replica::ConfigError;
 
 /// Most neighbours a replica may draw in a random-k topology.
 pub const MAX_K: u32 = 64;
+/// Most replicas a run with tombstone garbage collection may have: each replica keeps every
+/// other's version vector.
+pub const MAX_GC_REPLICAS: u32 = 256;
 /// Most deltas a replica may buffer per its delta buffer.
 pub const MAX_DELTA_BUFFER: usize = 1 << 20;
 
@@ -84,6 +87,12 @@ pub struct GossipConfig {
     /// Deltas a replica keeps for peers that have not acknowledged them (delta mode); older
     /// ones are dropped and such a peer gets the full state.
     pub delta_buffer: usize,
+    /// OR-Set tombstone garbage collection: every message carries the sender's version vector
+    /// of adds seen; a replica that holds every replica's forgets, once per round, the
+    /// tombstones under their pointwise minimum (the safety condition of
+    /// [`OrSet`](super::OrSet)). Needs the full topology, and at most [`MAX_GC_REPLICAS`].
+    #[serde(default)]
+    pub gc: bool,
 }
 
 impl Default for GossipConfig {
@@ -95,6 +104,7 @@ impl Default for GossipConfig {
             mode: Mode::State,
             topology: Topology::Full,
             delta_buffer: 64,
+            gc: false,
         }
     }
 }
@@ -122,6 +132,13 @@ impl GossipConfig {
                 "gossip.topology",
                 format!("random-K with K in 1..={} (and below the replica count)", MAX_K),
                 format!("random-{k}"),
+            ));
+        }
+        if self.gc && (self.topology != Topology::Full || replicas > MAX_GC_REPLICAS) {
+            return Err(ConfigError::new(
+                "gossip.gc",
+                format!("used with topology full and at most {MAX_GC_REPLICAS} replicas"),
+                format!("{:?} with {replicas} replicas", self.topology),
             ));
         }
         if !(1..=MAX_DELTA_BUFFER).contains(&self.delta_buffer) {

@@ -33,6 +33,7 @@ pub mod replica;
 #[cfg(test)]
 mod laws;
 
+use std::collections::BTreeMap;
 use std::fmt::Debug;
 
 use serde::Serialize;
@@ -111,6 +112,18 @@ pub trait Replicated: Crdt {
     fn overwrites(&self, _op: &Op) -> Option<u64> {
         None
     }
+
+    /// For types that keep tombstones: the version vector of the adds this state has seen
+    /// (see [`OrSet::clock`]). `None` for types with nothing to collect.
+    fn seen(&self) -> Option<BTreeMap<ReplicaId, u64>> {
+        None
+    }
+
+    /// Forgets the tombstones `stable` covers (see [`OrSet::collect_garbage`] for when that is
+    /// safe); returns how many.
+    fn collect_garbage(&mut self, _stable: &BTreeMap<ReplicaId, u64>) -> usize {
+        0
+    }
 }
 
 /// FNV-1a, then SplitMix64 finalization: a stable (platform- and run-independent) hash.
@@ -145,6 +158,8 @@ pub mod metric {
     pub const FULL_STATES: &str = "crdt_full_states";
     /// Distinct replica states at the end of a window (gauge).
     pub const DISTINCT_STATES: &str = "crdt_distinct_states";
+    /// Tombstones forgotten by garbage collection (counter).
+    pub const COLLECTED: &str = "crdt_collected";
     /// Largest sampled replica state in bytes at the end of a window (gauge).
     pub const STATE_BYTES_MAX: &str = "crdt_state_bytes_max";
 }

@@ -52,6 +52,8 @@ pub struct WindowSample {
     pub ops: u64,
     /// Merges that changed a replica, so far.
     pub merges: u64,
+    /// Tombstones forgotten by garbage collection, so far.
+    pub collected: u64,
 }
 
 struct Inner<T> {
@@ -65,6 +67,7 @@ struct Inner<T> {
     bytes: u64,
     full_states: u64,
     merges: u64,
+    collected: u64,
     state_bytes_max: usize,
 }
 
@@ -92,6 +95,7 @@ impl<T: Crdt> Observer<T> {
             bytes: 0,
             full_states: 0,
             merges: 0,
+            collected: 0,
             state_bytes_max: 0,
         })))
     }
@@ -141,6 +145,11 @@ impl<T: Crdt> Observer<T> {
         self.0.borrow_mut().merges += 1;
     }
 
+    /// A replica forgot `n` tombstones.
+    pub(crate) fn collected(&self, n: u64) {
+        self.0.borrow_mut().collected += n;
+    }
+
     /// Closes a window at `end`: samples distinct states and state sizes.
     pub(crate) fn sample(&self, end: SimTime) -> WindowSample {
         let mut inner = self.0.borrow_mut();
@@ -157,6 +166,7 @@ impl<T: Crdt> Observer<T> {
             full_states: inner.full_states,
             ops: inner.ops.len() as u64,
             merges: inner.merges,
+            collected: inner.collected,
         };
         inner.windows.push(s);
         s
@@ -197,6 +207,7 @@ impl<T: Crdt> Observer<T> {
             bytes: inner.bytes,
             full_states: inner.full_states,
             merges: inner.merges,
+            collected: inner.collected,
             state_bytes_max: inner.state_bytes_max.max(state_bytes_final),
             state_bytes_final,
         }

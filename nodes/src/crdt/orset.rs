@@ -10,13 +10,18 @@
 //! travels in the state (merged by maximum), so a tag under it that arrives live from a stale
 //! message is dropped, and a remove that was forgotten as a tombstone still wins.
 //!
-//! **Safety condition.** A floor of `c` for replica `r` may be set only once *every* replica is
-//! known to have seen every add of `r` up to counter `c` (the tags, live or removed). Then any
-//! replica without such a tag in its live set has removed it. The caller learns this from the
-//! replicas' acknowledged [`OrSet::clock`]s: the pointwise minimum of the clocks of *all*
-//! replicas. A clock is a contiguous prefix (it covers every tag up to its value) when states
-//! travel whole (full-state gossip) or deltas arrive in causal order; it is not one when deltas
-//! may skip. Setting the floor too early silently deletes adds that some replica never saw.
+//! **Safety condition.** A floor of `c` for replica `r` may be set at a replica only when the
+//! floor is known to cover only adds that have been seen: every add of `r` up to counter `c`.
+//! The replica actors use the classic, conservative form: the pointwise minimum of the
+//! [`OrSet::clock`]s acknowledged by *every* replica, so a tombstone is forgotten only once
+//! every replica is known to have seen its add (and, through the floor, learns the remove).
+//! A clock is a contiguous prefix (it covers every tag up to its value) when states travel
+//! whole (full-state gossip) or deltas arrive in causal order (delta intervals); it is not one
+//! when raw deltas may skip. A floor above an add some replica holds live but the collecting
+//! replica never saw deletes that add everywhere the floor spreads: the unit test
+//! `garbage_collection_never_resurrects` and the whole-run test in `tests/crdt.rs` check that
+//! collection with a safe floor changes no replica's value at any instant, and the latter
+//! fails when the floor is raised one add too far.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Debug;
@@ -208,6 +213,14 @@ impl Replicated for OrSet<u32> {
             Op::Remove(e) => self.remove(&e),
             _ => OrSet::new(),
         }
+    }
+
+    fn seen(&self) -> Option<BTreeMap<ReplicaId, u64>> {
+        Some(self.clock.clone())
+    }
+
+    fn collect_garbage(&mut self, stable: &BTreeMap<ReplicaId, u64>) -> usize {
+        OrSet::collect_garbage(self, stable)
     }
 }
 

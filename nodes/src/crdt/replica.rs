@@ -8,6 +8,7 @@
 //! it was down (they were never acknowledged).
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::rc::Rc;
 use std::time::Duration;
@@ -143,6 +144,8 @@ pub struct Msg<T> {
     pub ack: Option<u64>,
     /// Whether the sender wants the receiver's state or interval back.
     pub reply: bool,
+    /// With garbage collection: the sender's version vector of adds seen.
+    pub seen: Option<BTreeMap<ReplicaId, u64>>,
 }
 
 /// Everything the replicas of one run share: settings, neighbourhoods, operations.
@@ -169,6 +172,9 @@ impl RunPlan {
         replica.validate()?;
         gossip.validate(replica.replicas)?;
         ops.validate(replica.replicas)?;
+        if gossip.gc && T::default().seen().is_none() {
+            return Err(ConfigError::new("gossip.gc", "used with an or-set", kind.name()));
+        }
         if let Some((i, s)) = ops.script.iter().enumerate().find(|(_, s)| !T::accepts(&s.op)) {
             return Err(ConfigError::new(
                 "ops.script",
@@ -232,6 +238,8 @@ struct Local<T: Replicated> {
     observer: Observer<T>,
     state: Rc<RefCell<T>>,
     buffer: RefCell<DeltaBuffer<T>>,
+    /// With garbage collection: each replica's version vector, as last heard.
+    seen: RefCell<Vec<Option<BTreeMap<ReplicaId, u64>>>>,
 }
 
 impl<T: Replicated> Local<T> {
@@ -243,7 +251,10 @@ impl<T: Replicated> Local<T> {
         self.plan.gossip.mode == Mode::Delta
     }
 
-    fn send(&self, to: NodeId, msg: &Msg<T>) {
+    fn send(&self, to: NodeId, msg: &mut Msg<T>) {
+        if self.plan.gossip.gc {
+            msg.seen = self.state.borrow().seen();
+        }
         let bytes = faultline::wire::encode(msg);
         let full = msg.payload.as_ref().is_some_and(Payload::is_full);
         self.observer.sent(bytes.len(), full);
@@ -262,13 +273,17 @@ impl<T: Replicated> Local<T> {
     /// Starts an exchange with `peer`.
     fn push(&self, peer: NodeId) {
         let seq = self.buffer.borrow().next_seq();
-        let msg = Msg { seq, payload: self.payload_for(peer), ack: None, reply: true };
-        self.send(peer, &msg);
+        let mut msg = Msg { seq, payload: self.payload_for(peer), ack: None, reply: true, seen: None };
+        self.send(peer, &mut msg);
     }
 
     fn receive(&self, env: Envelope<Msg<T>>) {
         let Envelope { from, msg, .. } = env;
         let delta = self.delta_mode();
+        if let Some(seen) = msg.seen {
+            let sender = from.index() - self.base;
+            self.seen.borrow_mut()[sender] = Some(seen);
+        }
         if let Some(ack) = msg.ack {
             let mut buf = self.buffer.borrow_mut();
             buf.ack(from, ack);
@@ -288,10 +303,10 @@ impl<T: Replicated> Local<T> {
         let ack = delta.then_some(msg.seq);
         if msg.reply {
             let seq = self.buffer.borrow().next_seq();
-            let reply = Msg { seq, payload: self.payload_for(from), ack, reply: false };
-            self.send(from, &reply);
+            let mut reply = Msg { seq, payload: self.payload_for(from), ack, reply: false, seen: None };
+            self.send(from, &mut reply);
         } else if delta && msg.payload.is_some() {
-            self.send(from, &Msg { seq: 0, payload: None, ack, reply: false });
+            self.send(from, &mut Msg { seq: 0, payload: None, ack, reply: false, seen: None });
         }
     }
 
@@ -322,6 +337,30 @@ impl<T: Replicated> Local<T> {
         }
     }
 
+    /// Forgets the tombstones under the pointwise minimum of every replica's version vector,
+    /// once this replica has heard one from each. A vector a replica sent is a prefix of what
+    /// it has seen (states travel whole, or as causal delta intervals), and it only grows, so
+    /// an old one is merely conservative.
+    fn collect_garbage(&self) {
+        let own = self.state.borrow().seen();
+        let mut seen = self.seen.borrow_mut();
+        seen[self.index as usize] = own;
+        let Some(Some(first)) = seen.first() else { return };
+        let mut stable = first.clone();
+        for s in seen.iter() {
+            let Some(s) = s else { return };
+            for (r, c) in stable.iter_mut() {
+                *c = (*c).min(s.get(r).copied().unwrap_or(0));
+            }
+        }
+        drop(seen);
+        let n = self.state.borrow_mut().collect_garbage(&stable);
+        if n > 0 {
+            self.observer.collected(n as u64);
+            self.observer.changed(self.index, self.ctx.now());
+        }
+    }
+
     async fn gossip(self: Rc<Self>) {
         let interval = self.plan.gossip.interval;
         // A random phase, so that replicas do not all gossip at the same instant.
@@ -337,6 +376,9 @@ impl<T: Replicated> Local<T> {
             for peer in peers {
                 self.push(self.node(peer));
             }
+            if self.plan.gossip.gc {
+                self.collect_garbage();
+            }
             self.ctx.sleep(interval).await;
         }
     }
@@ -351,7 +393,15 @@ impl<T: Replicated> Node<Msg<T>> for Replica<T> {
             plan: self.plan.clone(),
             state: self.observer.cell(self.index),
             observer: self.observer.clone(),
-            buffer: RefCell::new(DeltaBuffer::new(self.plan.gossip.delta_buffer)),
+            buffer: RefCell::new(DeltaBuffer::starting_at(
+                u64::from(ctx.incarnation()) << 40,
+                self.plan.gossip.delta_buffer,
+            )),
+            seen: RefCell::new(if self.plan.gossip.gc {
+                vec![None; self.plan.replica.replicas as usize]
+            } else {
+                Vec::new()
+            }),
             ctx: ctx.clone(),
         });
         ctx.spawn(local.clone().apply_ops());
@@ -386,6 +436,7 @@ impl<T: Replicated> Node<Msg<T>> for Monitor<T> {
             ctx.count(metric::MESSAGES, s.messages - last.messages);
             ctx.count(metric::BYTES, s.bytes - last.bytes);
             ctx.count(metric::FULL_STATES, s.full_states - last.full_states);
+            ctx.count(metric::COLLECTED, s.collected - last.collected);
             ctx.gauge(metric::DISTINCT_STATES, s.distinct_states as i64);
             ctx.gauge(metric::STATE_BYTES_MAX, s.state_bytes_max as i64);
             last = s;
