@@ -378,11 +378,7 @@ fn bad_settings_are_refused_with_the_field_named() {
 /// operations at 400/s, for 60 virtual seconds.
 fn scale(replicas: u32, mode: Mode, topology: Topology) {
     let ops = OpsConfig { count: 10_000, rate: 400.0, ..OpsConfig::default() };
-    let mut g = GossipConfig { interval: Duration::from_secs(1), fanout: 1, mode, topology, ..GossipConfig::default() };
-    if let Ok(b) = std::env::var("CRDT_BUFFER") {
-        g.delta_buffer = b.parse().unwrap();
-    }
-    let replicas = std::env::var("CRDT_REPLICAS").map(|r| r.parse().unwrap()).unwrap_or(replicas);
+    let g = GossipConfig { interval: Duration::from_secs(1), fanout: 1, mode, topology, ..GossipConfig::default() };
     let started = std::time::Instant::now();
     let (mut sim, observer) = build::<GCounter>(CrdtKind::GCounter, replicas, &g, &ops, 1);
     sim.run_until(secs(60.0));

@@ -14,6 +14,8 @@ use super::{Crdt, Op, ReplicaId};
 
 /// Most replicas whose state size is sampled per window (evenly spaced over the cluster).
 pub const SIZE_SAMPLES: usize = 64;
+/// Most windows an observer keeps; the monitor stops sampling after that many.
+pub const MAX_WINDOWS: usize = 1_000_000;
 
 /// An operation a replica acknowledged.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -150,9 +152,13 @@ impl<T: Crdt> Observer<T> {
         self.0.borrow_mut().collected += n;
     }
 
-    /// Closes a window at `end`: samples distinct states and state sizes.
-    pub(crate) fn sample(&self, end: SimTime) -> WindowSample {
+    /// Closes a window at `end`: samples distinct states and state sizes. `None` once
+    /// [`MAX_WINDOWS`] are kept.
+    pub(crate) fn sample(&self, end: SimTime) -> Option<WindowSample> {
         let mut inner = self.0.borrow_mut();
+        if inner.windows.len() >= MAX_WINDOWS {
+            return None;
+        }
         let n = inner.states.len();
         let step = n.div_ceil(SIZE_SAMPLES).max(1);
         let size = (0..n).step_by(step).map(|i| inner.states[i].borrow().size_bytes()).max().unwrap_or(0);
@@ -169,7 +175,7 @@ impl<T: Crdt> Observer<T> {
             collected: inner.collected,
         };
         inner.windows.push(s);
-        s
+        Some(s)
     }
 
     /// Distinct replica states now (by digest).

@@ -430,7 +430,10 @@ impl<T: Replicated> Node<Msg<T>> for Monitor<T> {
         loop {
             end += self.window;
             ctx.sleep_until(end).await;
-            let s = self.observer.sample(end);
+            let Some(s) = self.observer.sample(end) else {
+                tracing::warn!(limit = super::observer::MAX_WINDOWS, "the CRDT monitor keeps no more windows");
+                return;
+            };
             ctx.count(metric::OPS, s.ops - last.ops);
             ctx.count(metric::MERGES, s.merges - last.merges);
             ctx.count(metric::MESSAGES, s.messages - last.messages);
