@@ -420,3 +420,15 @@ fn scale_1000_replicas_state_full() {
 fn scale_1000_replicas_delta_random_3() {
     scale(1_000, Mode::Delta, Topology::RandomK(3));
 }
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test crdt scale -- --ignored --nocapture"]
+fn scale_1000_replicas_state_random_3() {
+    scale(1_000, Mode::State, Topology::RandomK(3));
+}
+
+#[test]
+#[ignore = "benchmark: cargo test --release --test crdt scale -- --ignored --nocapture"]
+fn scale_1000_replicas_delta_full() {
+    scale(1_000, Mode::Delta, Topology::Full);
+}
