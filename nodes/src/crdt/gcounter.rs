@@ -3,12 +3,10 @@
 //! incremented: at 10,000 replicas a full state is up to 10,000 entries, and a cluster holds
 //! replicas x entries of them.
 //!
-//! Entries are kept sparse (a sorted map) while few, and move to a dense array indexed by
+//! Entries are kept sparse (a sorted list) while few, and move to a dense array indexed by
 //! replica id once they fill at least a quarter of the ids below them: a delta of one entry
 //! stays small, and a large state merges an entry with an index instead of a tree search.
 //! Either way the state encodes as the same sorted map, and equality compares entries.
-
-use std::collections::BTreeMap;
 
 use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -22,10 +20,10 @@ const DENSE_MIN: usize = 16;
 /// replica learns its digest in O(1) after each change.
 #[derive(Clone, Debug, Default)]
 pub struct GCounter {
-    /// Entries of ids below `dense.len()` (0: none).
+    /// Entries of ids below `dense.len()` (0: none). Never longer than 4 x `len`.
     dense: Vec<u64>,
-    /// Entries of ids at or above `dense.len()`.
-    sparse: BTreeMap<ReplicaId, u64>,
+    /// Entries of ids at or above `dense.len()`, sorted by id, none zero.
+    sparse: Vec<(ReplicaId, u64)>,
     /// Non-zero entries.
     len: usize,
     digest: u64,
@@ -62,7 +60,7 @@ impl GCounter {
     pub fn get(&self, id: ReplicaId) -> u64 {
         match self.dense.get(id as usize) {
             Some(&c) => c,
-            None => self.sparse.get(&id).copied().unwrap_or(0),
+            None => self.sparse.binary_search_by_key(&id, |e| e.0).map_or(0, |k| self.sparse[k].1),
         }
     }
 
@@ -79,7 +77,17 @@ impl GCounter {
     /// The entries, by replica.
     pub fn entries(&self) -> impl Iterator<Item = (ReplicaId, u64)> + '_ {
         let dense = self.dense.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| (i as ReplicaId, c));
-        dense.chain(self.sparse.iter().map(|(&k, &v)| (k, v)))
+        dense.chain(self.sparse.iter().copied())
+    }
+
+    /// Accounts for `id` going from `old` to `c` (`c > old`).
+    fn account(&mut self, id: ReplicaId, old: u64, c: u64) {
+        if old == 0 {
+            self.len += 1;
+        } else {
+            self.digest = self.digest.wrapping_sub(entry_hash(id, old));
+        }
+        self.digest = self.digest.wrapping_add(entry_hash(id, c));
     }
 
     /// Raises `id`'s entry to `c` if it is lower; returns whether it was.
@@ -88,34 +96,123 @@ impl GCounter {
         if i >= self.dense.len() && self.len + 1 >= DENSE_MIN && i < 4 * (self.len + 1) {
             self.grow((i + 1).max(2 * self.dense.len()).min(4 * (self.len + 1)));
         }
-        let slot = match self.dense.get_mut(i) {
-            Some(slot) => slot,
-            None => self.sparse.entry(id).or_insert(0),
-        };
-        let old = *slot;
-        if c <= old {
-            if old == 0 {
-                self.sparse.remove(&id);
+        let old = if let Some(slot) = self.dense.get_mut(i) {
+            let old = *slot;
+            if c <= old {
+                return false;
             }
-            return false;
-        }
-        *slot = c;
-        if old == 0 {
-            self.len += 1;
+            *slot = c;
+            old
         } else {
-            self.digest = self.digest.wrapping_sub(entry_hash(id, old));
-        }
-        self.digest = self.digest.wrapping_add(entry_hash(id, c));
+            match self.sparse.binary_search_by_key(&id, |e| e.0) {
+                Ok(k) => {
+                    let old = self.sparse[k].1;
+                    if c <= old {
+                        return false;
+                    }
+                    self.sparse[k].1 = c;
+                    old
+                }
+                Err(_) if c == 0 => return false,
+                Err(k) => {
+                    self.sparse.insert(k, (id, c));
+                    0
+                }
+            }
+        };
+        self.account(id, old, c);
         true
     }
 
     /// Makes ids below `n` dense.
     fn grow(&mut self, n: usize) {
-        let tail = self.sparse.split_off(&(n.min(ReplicaId::MAX as usize) as ReplicaId));
+        let k = self.sparse.partition_point(|e| (e.0 as usize) < n);
         self.dense.resize(n, 0);
-        for (id, c) in std::mem::replace(&mut self.sparse, tail) {
+        for (id, c) in self.sparse.drain(..k) {
             self.dense[id as usize] = c;
         }
+    }
+
+    /// Joins `other` in; pushes onto `new` (in id order) each entry that rose.
+    fn join_from(&mut self, other: &GCounter, mut new: Option<&mut Vec<(ReplicaId, u64)>>) -> bool {
+        let mut changed = false;
+        let mut tail = Vec::new();
+        for (id, c) in other.entries() {
+            match self.dense.get_mut(id as usize) {
+                Some(slot) if c > *slot => {
+                    let old = std::mem::replace(slot, c);
+                    self.account(id, old, c);
+                    changed = true;
+                    if let Some(n) = new.as_deref_mut() {
+                        n.push((id, c));
+                    }
+                }
+                Some(_) => {}
+                None => tail.push((id, c)),
+            }
+        }
+        if tail.len() <= 8 {
+            for (id, c) in tail {
+                if self.raise(id, c) {
+                    changed = true;
+                    if let Some(n) = new.as_deref_mut() {
+                        n.push((id, c));
+                    }
+                }
+            }
+            return changed;
+        }
+        // Many entries beyond the dense part: one pass over both sorted lists.
+        let mine = std::mem::take(&mut self.sparse);
+        let mut out = Vec::with_capacity(mine.len() + tail.len());
+        let (mut i, mut j) = (0, 0);
+        while i < mine.len() || j < tail.len() {
+            let take_mine = j == tail.len() || (i < mine.len() && mine[i].0 < tail[j].0);
+            if take_mine {
+                out.push(mine[i]);
+                i += 1;
+                continue;
+            }
+            let (id, c) = tail[j];
+            j += 1;
+            let old = if i < mine.len() && mine[i].0 == id {
+                i += 1;
+                mine[i - 1].1
+            } else {
+                0
+            };
+            if c > old {
+                out.push((id, c));
+                self.account(id, old, c);
+                changed = true;
+                if let Some(n) = new.as_deref_mut() {
+                    n.push((id, c));
+                }
+            } else {
+                out.push((id, old));
+            }
+        }
+        self.sparse = out;
+        self.densify();
+        changed
+    }
+
+    /// Moves sparse entries to the dense part while they fill a quarter of the ids below them.
+    fn densify(&mut self) {
+        let Some(&(max, _)) = self.sparse.last() else { return };
+        let n = (4 * self.len).min(max as usize + 1);
+        if self.len >= DENSE_MIN && n > self.dense.len() {
+            self.grow(n);
+        }
+    }
+
+    /// A counter of entries sorted by id.
+    fn from_sorted(entries: Vec<(ReplicaId, u64)>) -> Self {
+        let mut g = GCounter { sparse: entries, ..GCounter::default() };
+        g.len = g.sparse.len();
+        g.digest = g.sparse.iter().fold(0u64, |d, &(id, c)| d.wrapping_add(entry_hash(id, c)));
+        g.densify();
+        g
     }
 }
 
@@ -158,21 +255,13 @@ impl Crdt for GCounter {
             self.clone_from(other);
             return changed;
         }
-        let mut changed = false;
-        for (id, c) in other.entries() {
-            changed |= self.raise(id, c);
-        }
-        changed
+        self.join_from(other, None)
     }
 
     fn merge_new(&mut self, other: &Self) -> Option<Self> {
-        let mut new = GCounter::new();
-        for (id, c) in other.entries() {
-            if self.raise(id, c) {
-                new.raise(id, c);
-            }
-        }
-        (!new.is_empty()).then_some(new)
+        let mut new = Vec::new();
+        self.join_from(other, Some(&mut new));
+        (!new.is_empty()).then(|| GCounter::from_sorted(new))
     }
 
     fn value(&self) -> u64 {
@@ -275,7 +364,38 @@ mod tests {
         }
     }
 
+    fn counter(entries: &[(ReplicaId, u64)]) -> GCounter {
+        let mut g = GCounter::new();
+        for &(id, c) in entries {
+            g.raise(id, c);
+        }
+        g
+    }
+
     proptest! {
+        /// Merging agrees with an entry-wise maximum over a plain map, whatever the mix of
+        /// dense and sparse entries on each side, and `merge_new` returns exactly what rose.
+        #[test]
+        fn merge_is_the_entrywise_maximum(
+            a in prop::collection::vec((0u32..3000, 1u64..4), 0..200),
+            b in prop::collection::vec((0u32..3000, 1u64..4), 0..200),
+            dense_ids in 0u32..200,
+        ) {
+            let b: Vec<_> = b.into_iter().chain((0..dense_ids).map(|i| (i, 1))).collect();
+            let (ga, gb) = (counter(&a), counter(&b));
+            let mut model = std::collections::BTreeMap::new();
+            for &(id, c) in a.iter().chain(&b) {
+                let e = model.entry(id).or_insert(0);
+                *e = (*e).max(c);
+            }
+            let mut merged = ga.clone();
+            let new = merged.merge_new(&gb);
+            prop_assert_eq!(merged.entries().collect::<Vec<_>>(), model.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>());
+            prop_assert_eq!(&merged, &counter(&model.iter().map(|(&k, &v)| (k, v)).collect::<Vec<_>>()));
+            let rose: Vec<_> = gb.entries().filter(|&(id, c)| c > ga.get(id)).collect();
+            prop_assert_eq!(new.map(|n| n.entries().collect::<Vec<_>>()).unwrap_or_default(), rose);
+        }
+
         /// Many replicas, so that states cross from sparse to dense.
         #[test]
         fn laws_across_the_dense_threshold(ops in prop::collection::vec((0u32..120, 1u64..3).prop_map(|(r, n)| (r, Op::Increment(n))), 0..300), seed: u64) {
