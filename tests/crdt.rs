@@ -2,7 +2,9 @@
 //! emulated network: every type converges (faster when exchanges are more likely); a partition
 //! splits the replicas while every operation still succeeds, and the heal joins them; the
 //! OR-Set's add-wins and surviving removes against a naive set; LWW's lost updates, with and
-//! without clock skew; delta gossip against state gossip; the shopping cart; determinism.
+//! without clock skew; delta gossip against state gossip; OR-Set tombstone collection; the
+//! shopping cart; determinism; input errors. The `scale_*` benchmarks are ignored: run them in
+//! release with `--ignored --nocapture` and read the figures.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
