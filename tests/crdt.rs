@@ -349,6 +349,9 @@ fn same_seed_same_observations() {
         sim.run_until(secs(30.0));
         let o = observer.observations();
         let report = sim.report();
+        let taken = observer.take_observations();
+        assert!(taken.states == o.states, "taking the states moves the same states");
+        assert_eq!(observer.state(0), OrSet::new(), "and leaves the initial state behind");
         (
             format!("{:?}", o.ops),
             format!("{:?}", o.states),
@@ -384,7 +387,8 @@ fn scale(replicas: u32, mode: Mode, topology: Topology) {
     let started = std::time::Instant::now();
     let (mut sim, observer) = build::<GCounter>(CrdtKind::GCounter, replicas, &g, &ops, 1);
     sim.run_until(secs(60.0));
-    let o = observer.observations();
+    drop(sim);
+    let o = observer.take_observations();
     println!(
         "{replicas} replicas {mode:?} {topology:?}: wall {:.1} s, {} messages ({} full states), {} bytes, \
          state bytes max {} final {}, converged {} at {:?} ({:?} after the last op at {:?}), value {} of {}",
