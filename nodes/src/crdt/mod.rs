@@ -146,20 +146,22 @@ pub(crate) fn mix(mut z: u64) -> u64 {
 /// Metric names the study records (from the `crdt-monitor` node, once per window). Every
 /// metric goes through these constants.
 pub mod metric {
+    use faultline::metrics::{Counter, Gauge};
+
     /// Operations applied at replicas (counter).
-    pub const OPS: &str = "crdt_ops";
+    pub static OPS: Counter = Counter::new("crdt_ops");
     /// Gossip messages sent (counter).
-    pub const MESSAGES: &str = "crdt_messages";
+    pub static MESSAGES: Counter = Counter::new("crdt_messages");
     /// Gossip bytes sent (counter).
-    pub const BYTES: &str = "crdt_bytes";
+    pub static BYTES: Counter = Counter::new("crdt_bytes");
     /// Merges that changed the receiver's state (counter).
-    pub const MERGES: &str = "crdt_merges";
+    pub static MERGES: Counter = Counter::new("crdt_merges");
     /// Gossip messages that carried a full state (counter).
-    pub const FULL_STATES: &str = "crdt_full_states";
+    pub static FULL_STATES: Counter = Counter::new("crdt_full_states");
     /// Distinct replica states at the end of a window (gauge).
-    pub const DISTINCT_STATES: &str = "crdt_distinct_states";
+    pub static DISTINCT_STATES: Gauge = Gauge::new("crdt_distinct_states");
     /// Tombstones forgotten by garbage collection (counter).
-    pub const COLLECTED: &str = "crdt_collected";
+    pub static COLLECTED: Counter = Counter::new("crdt_collected");
     /// Largest sampled replica state in bytes at the end of a window (gauge).
-    pub const STATE_BYTES_MAX: &str = "crdt_state_bytes_max";
+    pub static STATE_BYTES_MAX: Gauge = Gauge::new("crdt_state_bytes_max");
 }

@@ -434,14 +434,14 @@ impl<T: Replicated> Node<Msg<T>> for Monitor<T> {
                 tracing::warn!(limit = super::observer::MAX_WINDOWS, "the CRDT monitor keeps no more windows");
                 return;
             };
-            ctx.count(metric::OPS, s.ops - last.ops);
-            ctx.count(metric::MERGES, s.merges - last.merges);
-            ctx.count(metric::MESSAGES, s.messages - last.messages);
-            ctx.count(metric::BYTES, s.bytes - last.bytes);
-            ctx.count(metric::FULL_STATES, s.full_states - last.full_states);
-            ctx.count(metric::COLLECTED, s.collected - last.collected);
-            ctx.gauge(metric::DISTINCT_STATES, s.distinct_states as i64);
-            ctx.gauge(metric::STATE_BYTES_MAX, s.state_bytes_max as i64);
+            metric::OPS.add(s.ops - last.ops);
+            metric::MERGES.add(s.merges - last.merges);
+            metric::MESSAGES.add(s.messages - last.messages);
+            metric::BYTES.add(s.bytes - last.bytes);
+            metric::FULL_STATES.add(s.full_states - last.full_states);
+            metric::COLLECTED.add(s.collected - last.collected);
+            metric::DISTINCT_STATES.set(s.distinct_states as i64);
+            metric::STATE_BYTES_MAX.set(s.state_bytes_max as i64);
             last = s;
         }
     }
