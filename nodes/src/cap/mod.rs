@@ -12,7 +12,8 @@
 //! adds replicas `r0..` and clients `c0..`, checks both configs and returns the [`Cluster`]
 //! layout), schedule faults on the built sim (`Cluster::side` names the nodes of a partition
 //! side), run it, and hand `Observer::observations()` to the functions of [`analysis`] and to
-//! [`history()`] (JSON lines for a linearizability checker).
+//! [`history()`] (JSON lines for a linearizability checker), or to [`check_history`] to judge
+//! the run with `faultline::check` directly.
 
 pub mod analysis;
 pub mod client;
@@ -33,7 +34,7 @@ pub use config::{
     ClientConfig, ClusterConfig, ConfigError, Consistency, CoordinatorMode, KeyDist, Load, PartitionConfig, ReadRepair,
     Sloppy, Versions,
 };
-pub use history::{Event, EventType, history, to_json_lines};
+pub use history::{Event, EventType, check_history, history, to_json_lines};
 pub use observer::{Observer, OpKind, OpRecord, Outcome, ProbeRecord, StoreRecord};
 pub use replica::{Replica, Setup};
 pub use ring::Ring;
