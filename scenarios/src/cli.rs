@@ -6,7 +6,12 @@ use std::time::Duration;
 
 use clap::Args;
 use faultline::{ControlHandle, Message, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::{ControlSource, LiveControl, Nemesis, Resolver, Script, Timeline, compile, parse_script};
+use faultline_faults::{
+    ControlSource, LiveControl, Nemesis, Resolver, Script, Timeline, compile_limited, parse_script,
+};
+
+use crate::study::RunLimits;
+use crate::study::config::read_limited;
 
 /// Bad input: a flag, a config line, a fault script. Printed as `error: ...`, exit code 2.
 #[derive(Debug, thiserror::Error)]
@@ -77,23 +82,39 @@ impl FaultPlan {
         seed: u64,
         horizon: SimTime,
     ) -> Result<FaultPlan, InputError> {
+        Self::prepare_limited(script_file, nemesis, resolver, seed, horizon, &RunLimits::default())
+    }
+
+    /// [`FaultPlan::prepare`] within `limits` (`--max-input-bytes` for the script file,
+    /// `--max-fault-commands` for what the script and the nemesis compile to).
+    pub fn prepare_limited(
+        script_file: Option<&Path>,
+        nemesis: Option<&str>,
+        resolver: &Resolver,
+        seed: u64,
+        horizon: SimTime,
+        limits: &RunLimits,
+    ) -> Result<FaultPlan, InputError> {
+        let max_commands = usize::try_from(limits.max_fault_commands).unwrap_or(usize::MAX);
         let mut script = Script::default();
         if let Some(path) = script_file {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| InputError(format!("--faults {}: {e}", path.display())))?;
+            let text = read_limited(path, "--faults", limits.max_input_bytes)?;
             script = parse_script(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
         }
         let nemesis_script = match nemesis {
             Some(spec) => {
                 let n: Nemesis = spec.parse().map_err(|e: faultline_faults::NemesisError| InputError(e.to_string()))?;
-                let generated = n.generate(resolver, seed, horizon).map_err(|e| InputError(e.to_string()))?;
+                let generated = n
+                    .generate_limited(resolver, seed, horizon, max_commands)
+                    .map_err(|e| InputError(format!("--nemesis: {e}")))?;
                 script.entries.extend(generated.entries.iter().cloned());
                 Some(generated)
             }
             None => None,
         };
         let what = script_file.map_or_else(|| "--nemesis".to_string(), |p| p.display().to_string());
-        let timeline = compile(&script, resolver, seed, horizon).map_err(|e| InputError(format!("{what}: {e}")))?;
+        let timeline = compile_limited(&script, resolver, seed, horizon, max_commands)
+            .map_err(|e| InputError(format!("{what}: {e}")))?;
         Ok(FaultPlan { script, nemesis_script, timeline })
     }
 

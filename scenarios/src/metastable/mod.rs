@@ -8,7 +8,7 @@ pub mod sweep;
 use std::fmt::Write as _;
 
 pub use params::{LoadKind, Params};
-pub use run::{Speed, Summary, run};
+pub use run::{Speed, Summary, run, run_limited};
 
 use crate::report::{Chart, Line, csv};
 

@@ -10,8 +10,9 @@ use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{self, Counts, Phases, Window};
-use super::params::{LoadKind, Params};
+use super::params::{LoadKind, Metastable, Params};
 use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
+use crate::study::{RunLimits, Study};
 
 /// What set the system off.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -57,6 +58,10 @@ pub struct Summary {
     pub totals: Totals,
     /// The faults applied, as a script (from --faults and --nemesis).
     pub faults: Option<String>,
+    /// Why the run stopped before its end, when it did (a limit): what it measured is still
+    /// reported, but it is not the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
     /// The time series.
     pub windows: Vec<Window>,
 }
@@ -76,8 +81,9 @@ pub struct Speed {
 }
 
 /// Builds the simulation: the server, the clients, the traces, pacing.
-fn build(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<Sim<Msg>, InputError> {
+fn build(params: &Params, live: &FaultArgs, traces: &TraceArgs, limits: &RunLimits) -> Result<Sim<Msg>, InputError> {
     let mut builder = Sim::<Msg>::builder(params.seed)
+        .limits(limits.core())
         .default_link(LinkConfig::constant(params.link_latency))
         .metrics_window(params.window);
     if let Some(x) = live.realtime {
@@ -193,12 +199,34 @@ fn analyze(
 /// Errors are an [`InputError`] for bad parameters or faults (exit code 2), or a failure of the
 /// run itself (a node panicked, a trace could not be written).
 pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Result<(Summary, Speed)> {
-    params.validate()?;
+    run_limited(params, live, traces, &RunLimits::default())
+}
+
+/// [`run`] within `limits`. A run that reaches one stops there and still returns its summary,
+/// with [`Summary::incomplete`] saying which limit (and its flag) stopped it.
+pub fn run_limited(
+    params: &Params,
+    live: &FaultArgs,
+    traces: &TraceArgs,
+    limits: &RunLimits,
+) -> anyhow::Result<(Summary, Speed)> {
+    Metastable::check(params, limits)?;
     check_realtime(live.realtime)?;
-    let mut sim = build(params, live, traces)?;
+    let mut sim = build(params, live, traces, limits)?;
     let end = SimTime::ZERO + params.duration;
     let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
-    let plan = FaultPlan::prepare(params.faults.as_deref(), params.nemesis.as_deref(), &resolver, params.seed, end)?;
+    let plan = FaultPlan::prepare_limited(
+        params.faults.as_deref(),
+        params.nemesis.as_deref(),
+        &resolver,
+        params.seed,
+        end,
+        limits,
+    )?;
+    // Documented choice: entries after the end are warnings, since the rest of the script runs.
+    for late in &plan.timeline.after_end {
+        eprintln!("warning: {late}");
+    }
     plan.install(&sim)?;
     let _live = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
     if live.control.is_some() && live.realtime.is_none() {
@@ -209,6 +237,15 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Res
     let outcome = sim.run_until(end);
     let wall_s = wall.elapsed().as_secs_f64();
     let report = sim.finish()?;
+    let incomplete = match outcome {
+        RunOutcome::Limit(hit) => Some(format!(
+            "stopped at {} of {}s: {hit}; raise it with --{}",
+            report.end,
+            params.duration.as_secs(),
+            hit.kind.field().replace('_', "-")
+        )),
+        _ => None,
+    };
     if outcome == RunOutcome::Panicked {
         let (node, message) = &report.panics[0];
         anyhow::bail!("node {node} panicked at {}: {message} (a bug in the study; please report it)", report.end);
@@ -243,6 +280,7 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Res
         verdict,
         totals,
         faults: (!plan.script.entries.is_empty()).then(|| plan.script.to_string()),
+        incomplete,
         windows,
     };
     Ok((summary, speed))
