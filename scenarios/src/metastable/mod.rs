@@ -25,7 +25,8 @@ pub fn text(s: &Summary) -> String {
     let phases =
         [("before", Some(&s.phases.before)), ("during", s.phases.during.as_ref()), ("after", s.phases.after.as_ref())];
     for (name, p) in phases {
-        let Some(p) = p else { continue };
+        // An empty phase (no time after the trigger) has no row: its rates would mean nothing.
+        let Some(p) = p.filter(|p| p.end_s > p.start_s) else { continue };
         let _ = writeln!(
             out,
             "{:<8} {:>13} {:>10.1} {:>10.1} {:>8.1}% {:>8.2}x {:>9} {:>9}",

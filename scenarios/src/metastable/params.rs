@@ -354,8 +354,16 @@ impl Params {
     }
 
     /// Throughput of the server with every slot busy, in requests per second.
+    /// With a service time of zero the server has no limit, and this is infinite: see
+    /// [`Params::capacity_rps_finite`] for what reports print.
     pub fn capacity_rps(&self) -> f64 {
         self.capacity as f64 / self.server().service_time(self.capacity).as_secs_f64()
+    }
+
+    /// [`Params::capacity_rps`] when finite; `None` for a server with no service time (it is
+    /// then unbounded, and a report says so rather than print `inf` or `null`).
+    pub fn capacity_rps_finite(&self) -> Option<f64> {
+        Some(self.capacity_rps()).filter(|r| r.is_finite())
     }
 
     /// A few words for a chart title: the load and the retry policy.
@@ -416,11 +424,11 @@ impl Params {
         };
         let defences = self.defences();
         format!(
-            "{load}; server {} slots, {} ms + {} ms per active (~{:.0} rps at full concurrency); timeout {}s, {} retries, backoff {}{}",
+            "{load}; server {} slots, {} ms + {} ms per active ({} at full concurrency); timeout {}s, {} retries, backoff {}{}",
             self.capacity,
             self.base_latency.as_secs_f64() * 1e3,
             self.concurrency_slope.as_secs_f64() * 1e3,
-            self.capacity_rps(),
+            self.capacity_rps_finite().map_or("unbounded rps".to_string(), |r| format!("~{r:.0} rps")),
             self.timeout.as_secs_f64(),
             self.max_retries,
             self.backoff,

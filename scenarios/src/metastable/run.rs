@@ -42,8 +42,9 @@ pub struct Totals {
 pub struct Summary {
     /// Every parameter.
     pub params: Params,
-    /// Server throughput with every slot busy (requests/s).
-    pub capacity_rps: f64,
+    /// Server throughput with every slot busy (requests/s); absent when the service time is
+    /// zero (unbounded).
+    pub capacity_rps: Option<f64>,
     /// The trigger, if any.
     pub trigger: Option<Trigger>,
     /// Before, during, after.
@@ -160,6 +161,11 @@ fn trigger(params: &Params, plan: &FaultPlan) -> Option<Trigger> {
     }
 }
 
+/// Seconds for a message: whole when whole, else as few decimals as needed.
+fn fmt_s(s: f64) -> String {
+    format!("{}", (s * 1e6).round() / 1e6)
+}
+
 /// Phases, recovery (`None` without a trigger) and the verdict.
 fn analyze(
     windows: &[Window],
@@ -187,9 +193,21 @@ fn analyze(
     let during = analysis::phase(windows, start..stop.max(start), width, &percentiles);
     let after = analysis::phase(windows, settled..n.max(settled), width, &percentiles);
     let k = ((5.0 / width).ceil() as usize).max(1);
-    let base = if start > 0 { before.goodput_ratio } else { 1.0 };
-    let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
     let phases = Phases { before, during: Some(during), after: Some(after) };
+    let after_windows = n.saturating_sub(settled);
+    if after_windows < k {
+        // Bug pinned by `too_little_time_after_the_trigger_gives_no_verdict` (tests/metastable.rs):
+        // a spike ending within --settle of the end was judged on an empty "after" phase.
+        let verdict = format!(
+            "not enough time after the trigger to judge ({} s; need {} s): lengthen --duration, or shorten --settle or the {}",
+            fmt_s(after_windows as f64 * width),
+            fmt_s(k as f64 * width),
+            t.kind
+        );
+        return (phases, Some(None), verdict);
+    }
+    let base = if start > 0 { phases.before.goodput_ratio } else { 1.0 };
+    let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
     let verdict = analysis::verdict(&phases, recovery, &t.kind, n as f64 * width - t.end_s);
     (phases, Some(recovery), verdict)
 }
@@ -272,7 +290,7 @@ pub fn run_limited(
     };
     let summary = Summary {
         params: params.clone(),
-        capacity_rps: params.capacity_rps(),
+        capacity_rps: params.capacity_rps_finite(),
         trigger,
         phases,
         recovered: recovery.map(|r| r.is_some()),
