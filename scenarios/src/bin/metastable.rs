@@ -12,7 +12,7 @@ use faultline_scenarios::metastable::sweep::{Row, aggregate, read_rows, table, t
 use faultline_scenarios::metastable::{self, Params};
 use faultline_scenarios::report::OutDir;
 use faultline_scenarios::study::output::print;
-use faultline_scenarios::study::{Common, EXIT_LIMIT, Refusal, Study};
+use faultline_scenarios::study::{Common, EXIT_LIMIT, Refusal, Study, interrupt};
 use faultline_scenarios::sweep::{self, Jobs, Sweep};
 
 /// Writes one line to stderr; a closed stderr is ignored (there is nowhere left to say it).
@@ -23,6 +23,7 @@ fn note(text: &str) {
 fn single(c: &Common, p: &Params) -> Result<ExitCode> {
     let live = FaultArgs { faults: None, nemesis: None, control: c.control.clone(), realtime: c.realtime };
     let traces = TraceArgs { trace_json: c.trace_json.clone(), trace_chrome: c.trace_chrome.clone() };
+    interrupt::install();
     let (summary, speed) = metastable::run_limited(p, &live, &traces, &c.limits)?;
     if c.json {
         print(&format!("{}\n", serde_json::to_string(&summary)?))?;
@@ -57,7 +58,7 @@ fn single(c: &Common, p: &Params) -> Result<ExitCode> {
     ));
     if let Some(why) = &summary.incomplete {
         note(&format!("error: the run is incomplete: {why}"));
-        return Ok(ExitCode::from(EXIT_LIMIT));
+        return Ok(ExitCode::from(interrupt::received().map_or(EXIT_LIMIT, interrupt::exit_code)));
     }
     Ok(ExitCode::SUCCESS)
 }

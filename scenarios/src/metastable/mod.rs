@@ -47,6 +47,9 @@ pub fn text(s: &Summary) -> String {
         t.offered, t.attempts, t.retries, t.goodput, t.timeouts, t.shed, t.late
     );
     let _ = writeln!(out, "verdict: {}", s.verdict);
+    if let Some(why) = &s.incomplete {
+        let _ = writeln!(out, "incomplete: {why}");
+    }
     out
 }
 

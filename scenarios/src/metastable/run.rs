@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::analysis::{self, Counts, Phases, Window};
 use super::params::{LoadKind, Metastable, Params};
 use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
-use crate::study::{RunLimits, Study};
+use crate::study::{RunLimits, Study, interrupt};
 
 /// What set the system off.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -251,8 +251,10 @@ pub fn run_limited(
         eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
     }
 
+    let watch = interrupt::Watch::start(sim.control());
     let wall = Instant::now();
     let outcome = sim.run_until(end);
+    drop(watch);
     let wall_s = wall.elapsed().as_secs_f64();
     let report = sim.finish()?;
     let incomplete = match outcome {
@@ -261,6 +263,12 @@ pub fn run_limited(
             report.end,
             params.duration.as_secs(),
             hit.kind.field().replace('_', "-")
+        )),
+        RunOutcome::Stopped if let Some(signal) = interrupt::received() => Some(format!(
+            "interrupted by {} at {} of {}s",
+            interrupt::name(signal),
+            report.end,
+            params.duration.as_secs()
         )),
         _ => None,
     };

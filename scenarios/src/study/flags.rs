@@ -255,7 +255,7 @@ pub fn parse<T: Serialize + DeserializeOwned + Default>(
 fn check_modes(m: &ArgMatches, c: &Common, table: &[Param]) -> Result<(), InputError> {
     let refuse = |mode: &str, flags: &[&str]| -> Result<(), InputError> {
         match flags.iter().find(|f| given(m, f)) {
-            Some(f) => Err(InputError(format!("--{f} cannot be used with {mode} (it would be ignored)"))),
+            Some(f) => Err(InputError(format!("--{f} would be ignored {mode}: leave it out"))),
             None => Ok(()),
         }
     };
@@ -263,15 +263,15 @@ fn check_modes(m: &ArgMatches, c: &Common, table: &[Param]) -> Result<(), InputE
         let mut flags =
             vec!["sweep", "shard", "seeds", "config", "out", "trace-json", "trace-chrome", "control", "realtime"];
         flags.extend(table.iter().map(|p| p.name));
-        refuse("--merge (it reports the shards' rows as they are)", &flags)?;
+        refuse("with --merge (it reports the shards' rows as they are)", &flags)?;
     } else if let Some(s) = &c.sweep {
-        refuse("--sweep", &["out", "trace-json", "trace-chrome", "control", "realtime"])?;
+        refuse("with --sweep", &["out", "trace-json", "trace-chrome", "control", "realtime"])?;
         sweepable(table, &s.key)?;
         if s.key == "seed" && c.seeds > 1 {
             return Err(InputError("--seeds cannot be used with --sweep seed=... (the sweep lists the seeds)".into()));
         }
     } else {
-        refuse("a single run (it needs --sweep)", &["seeds", "shard"])?;
+        refuse("without --sweep", &["seeds", "shard"])?;
     }
     let mut outputs: Vec<(&str, PathBuf)> = Vec::new();
     for (f, p) in [("--trace-json", &c.trace_json), ("--trace-chrome", &c.trace_chrome)] {

@@ -5,6 +5,7 @@
 
 pub mod config;
 pub mod flags;
+pub mod interrupt;
 pub mod limits;
 pub mod output;
 pub mod param;
