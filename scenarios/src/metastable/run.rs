@@ -44,6 +44,7 @@ pub struct Summary {
     pub params: Params,
     /// Server throughput with every slot busy (requests/s); absent when the service time is
     /// zero (unbounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capacity_rps: Option<f64>,
     /// The trigger, if any.
     pub trigger: Option<Trigger>,
@@ -204,7 +205,8 @@ fn analyze(
             fmt_s(k as f64 * width),
             t.kind
         );
-        return (phases, Some(None), verdict);
+        // No judgement either way: `recovered` stays absent, as without a trigger.
+        return (phases, None, verdict);
     }
     let base = if start > 0 { phases.before.goodput_ratio } else { 1.0 };
     let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));

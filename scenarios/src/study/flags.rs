@@ -110,6 +110,7 @@ pub fn command(name: &'static str, about: &'static str, table: &[Param], default
     let limits = serde_json::to_value(RunLimits::default()).unwrap_or(Value::Null);
     Command::new(name)
         .version(env!("CARGO_PKG_VERSION"))
+        .args_override_self(true)
         .about(about)
         .after_help(
             "Durations take units: 500ms, 3s, 2m. Optional values take 'off'. Flags override --config, which overrides the defaults.\nExit codes: 0 done, 1 the run failed, 2 bad input, 3 a limit stopped the run (its report is incomplete), 130/143 interrupted.",
