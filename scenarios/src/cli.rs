@@ -2,7 +2,6 @@
 //! (exit code 2), config files, and setting a parameter by name (for sweeps).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 use faultline::{ControlHandle, Message, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
@@ -17,11 +16,6 @@ use crate::study::config::read_limited;
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InputError(pub String);
-
-/// Reads a duration flag written with a unit (`500ms`, `3s`, `2m`).
-pub fn duration_arg(s: &str) -> Result<Duration, String> {
-    faultline::parse_duration(s).map_err(|e| e.to_string())
-}
 
 /// Faults for any scenario: a script, a nemesis, live control, real-time pacing.
 #[derive(Args, Debug, Clone, Default)]
@@ -145,29 +139,4 @@ pub fn check_realtime(x: Option<f64>) -> Result<(), InputError> {
         }
         _ => Ok(()),
     }
-}
-
-/// Reads a TOML config into `T`; errors name the file, line and column.
-pub fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("--config {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| InputError(format!("--config {}: {e}", path.display())))
-}
-
-/// Sets field `key` of a serializable value to `value` (written as on the command line), for
-/// sweeps: numbers stay numbers, and durations and names stay text.
-pub fn set_field<T: serde::Serialize + serde::de::DeserializeOwned>(
-    params: &T,
-    key: &str,
-    value: &str,
-) -> Result<T, InputError> {
-    let field = key.replace('-', "_");
-    let mut json = serde_json::to_value(params).map_err(|e| InputError(e.to_string()))?;
-    let slot = json.get_mut(&field).ok_or_else(|| InputError(format!("--sweep: no parameter '{key}'")))?;
-    *slot = match slot {
-        serde_json::Value::String(_) => serde_json::Value::from(value),
-        _ => {
-            serde_json::from_str(value).map_err(|_| InputError(format!("--sweep {key}: '{value}' is not a number")))?
-        }
-    };
-    serde_json::from_value(json).map_err(|e| InputError(format!("--sweep {key}={value}: {e}")))
 }

@@ -299,3 +299,26 @@ fn sigint_stops_the_run_and_loses_nothing() {
     }
     assert!(!socket.exists(), "the control socket is removed");
 }
+
+#[test]
+fn scripted_faults_that_never_apply_or_are_refused_are_reported() {
+    // Issue 8: fault entries after the end of the run, and refused commands in a script
+    // (`restart server` on a running node, `heal nosuchlabel`), were ignored without a word;
+    // faults after the end gave "goodput stayed at 100% ... for -18446744054 s".
+    let dir = temp("refused");
+    let script = dir.join("f.faults");
+    std::fs::write(&script, "at 5s restart server\nat 6s heal nosuchlabel\nat 500s for 10s crash server\n").unwrap();
+    let out = metastable(&["--duration", "20s", "--load", "constant", "--faults", script.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "warning: fault script line 1: refused at 5 s: restart server: cannot restart server: it is running"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("warning: fault script line 2: refused at 6 s: heal nosuchlabel"), "{err}");
+    assert!(err.contains("warning: fault script line 3: 'at 500s for 10s crash server' first applies at 500"), "{err}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("-1844"), "{text}");
+}

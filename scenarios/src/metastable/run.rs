@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use faultline::metrics::{MetricView, WindowStats};
 use faultline::{LinkConfig, MetricsReport, RunOutcome, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::Resolver;
+use faultline_faults::{RefusalLog, Resolver};
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
 
@@ -83,9 +83,16 @@ pub struct Speed {
 }
 
 /// Builds the simulation: the server, the clients, the traces, pacing.
-fn build(params: &Params, live: &FaultArgs, traces: &TraceArgs, limits: &RunLimits) -> Result<Sim<Msg>, InputError> {
+fn build(
+    params: &Params,
+    live: &FaultArgs,
+    traces: &TraceArgs,
+    limits: &RunLimits,
+    refusals: &RefusalLog,
+) -> Result<Sim<Msg>, InputError> {
     let mut builder = Sim::<Msg>::builder(params.seed)
         .limits(limits.core())
+        .trace(refusals.output())
         .default_link(LinkConfig::constant(params.link_latency))
         .metrics_window(params.window);
     if let Some(x) = live.realtime {
@@ -232,7 +239,8 @@ pub fn run_limited(
 ) -> anyhow::Result<(Summary, Speed)> {
     Metastable::check(params, limits)?;
     check_realtime(live.realtime)?;
-    let mut sim = build(params, live, traces, limits)?;
+    let refusals = RefusalLog::new();
+    let mut sim = build(params, live, traces, limits, &refusals)?;
     let end = SimTime::ZERO + params.duration;
     let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
     let plan = FaultPlan::prepare_limited(
@@ -258,7 +266,12 @@ pub fn run_limited(
     let outcome = sim.run_until(end);
     drop(watch);
     let wall_s = wall.elapsed().as_secs_f64();
+    let names = sim.names().to_vec();
     let report = sim.finish()?;
+    // Documented choice: a refused scripted command is a warning (the run went on without it).
+    for refused in plan.timeline.refused(&names, &refusals.refusals()) {
+        eprintln!("warning: {refused}");
+    }
     let incomplete = match outcome {
         RunOutcome::Limit(hit) => Some(format!(
             "stopped at {} of {}s: {hit}; raise it with --{}",
