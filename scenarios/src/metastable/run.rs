@@ -256,12 +256,12 @@ pub fn run_limited(
         eprintln!("warning: {late}");
     }
     plan.install(&sim)?;
-    let _live = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
+    let live_control = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
     if live.control.is_some() && live.realtime.is_none() {
         eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
     }
 
-    let watch = interrupt::Watch::start(sim.control());
+    let watch = interrupt::Watch::start(sim.control(), live_control.as_ref().map(|l| l.shutdown_handle()));
     let wall = Instant::now();
     let outcome = sim.run_until(end);
     drop(watch);

@@ -9,6 +9,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use faultline::{Command, ControlHandle};
+use faultline_faults::ShutdownHandle;
 
 /// The signal received, or 0. Written by the handler (an atomic store is async-signal-safe).
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
@@ -64,9 +65,10 @@ pub struct Watch {
 }
 
 impl Watch {
-    /// Starts watching: on a signal, `control` receives `stop`. Without [`install`], it does
-    /// nothing (a sweep's runs start no thread).
-    pub fn start(control: ControlHandle) -> Watch {
+    /// Starts watching: on a signal, `control` receives `stop` and live control (if any) shuts
+    /// down, so that no client can keep the process alive. Without [`install`], it does nothing
+    /// (a sweep's runs start no thread).
+    pub fn start(control: ControlHandle, live: Option<ShutdownHandle>) -> Watch {
         let done = Arc::new(AtomicBool::new(false));
         if !INSTALLED.load(Ordering::SeqCst) {
             return Watch { done, thread: None };
@@ -76,6 +78,9 @@ impl Watch {
             while !flag.load(Ordering::SeqCst) {
                 if received().is_some() {
                     let _ = control.submit(Command::Stop);
+                    if let Some(live) = &live {
+                        live.shutdown();
+                    }
                     return;
                 }
                 std::thread::sleep(Duration::from_millis(10));
