@@ -322,3 +322,20 @@ fn scripted_faults_that_never_apply_or_are_refused_are_reported() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(!text.contains("-1844"), "{text}");
 }
+
+#[test]
+fn a_closed_stdout_is_one_error_line_not_a_panic() {
+    // Issue 8: `metastable --json | head -c 100` panicked with "failed printing to stdout".
+    let mut child = Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(short(&["--json"]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away before the report is written
+    let out = child.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("error: cannot write to stdout: Broken pipe"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
