@@ -98,9 +98,8 @@ impl FaultPlan {
         let nemesis_script = match nemesis {
             Some(spec) => {
                 let n: Nemesis = spec.parse().map_err(|e: faultline_faults::NemesisError| InputError(e.to_string()))?;
-                let generated = n
-                    .generate_limited(resolver, seed, horizon, max_commands)
-                    .map_err(|e| InputError(format!("--nemesis: {e}")))?;
+                let generated =
+                    n.generate_limited(resolver, seed, horizon, max_commands).map_err(|e| InputError(e.to_string()))?;
                 script.entries.extend(generated.entries.iter().cloned());
                 Some(generated)
             }

@@ -167,7 +167,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: 30 days of virtual time.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The highest rate of requests a run may offer, per second.
-pub const MAX_RPS: f64 = 1e6;
+pub const MAX_RPS: f64 = 1e4;
 const RATIO: Kind = Kind::Float { min: 0.0, min_excluded: true, max: 1.0 };
 
 /// Every parameter of the study, declared once: flags, config keys, ranges and sweeps come

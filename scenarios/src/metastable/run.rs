@@ -215,6 +215,12 @@ fn analyze(
         // No judgement either way: `recovered` stays absent, as without a trigger.
         return (phases, None, verdict);
     }
+    if phases.after.as_ref().is_some_and(|a| a.offered_rps == 0.0) {
+        // With no request after the trigger (`--base-rps 0`), "recovered" would be a claim
+        // about nothing.
+        let verdict = format!("nothing to judge: no request was offered after the {} (--base-rps is 0?)", t.kind);
+        return (phases, None, verdict);
+    }
     let base = if start > 0 { phases.before.goodput_ratio } else { 1.0 };
     let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
     let verdict = analysis::verdict(&phases, recovery, &t.kind, n as f64 * width - t.end_s);
@@ -294,7 +300,10 @@ pub fn run_limited(
 
     let width = params.window.as_secs_f64();
     // The run may end before --duration (a `stop` command): the windows end with it.
-    let windows = windows(&report.metrics, (report.end.as_secs_f64() / width).ceil() as usize, width);
+    // A quiescent run (no load left, nothing scheduled) had nothing more to happen: its windows
+    // still cover --duration, as zeros, rather than ending with the last event.
+    let end_s = if outcome == RunOutcome::Quiescent { params.duration.as_secs_f64() } else { report.end.as_secs_f64() };
+    let windows = windows(&report.metrics, (end_s / width).ceil() as usize, width);
     let trigger = trigger(params, &plan);
     let latency = report.metrics.metric(metric::LATENCY);
     let (phases, recovery, verdict) =
