@@ -153,7 +153,7 @@ fn panics_in_the_issue_are_errors_or_answers() {
 #[test]
 fn hangs_in_the_issue_end_within_seconds() {
     // The arrival loop never checked the stop time.
-    let v = runs_ok(&["--base-rps", "0"], 20);
+    let v = runs_ok(&["--base-rps", "0", "--settle", "0s"], 20);
     // With nothing offered after the spike, "recovered" would be a claim about nothing.
     assert_eq!(v["verdict"], "nothing to judge: no request was offered after the spike (--base-rps is 0?)");
     assert_eq!(v["recovered"], Value::Null);
