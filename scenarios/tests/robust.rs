@@ -179,6 +179,9 @@ fn unbounded_inputs_are_refused_with_the_limit() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("verdict: ") && text.contains("incomplete: stopped at "), "{text}");
     assert!(stderr(&out).contains("raise it with --max-in-flight"));
+    let out = metastable(&short(&["--max-in-flight", "50", "--sweep", "spike-rps=300"]));
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("error: --sweep spike-rps=300 (seed 1): stopped at "), "{}", stderr(&out));
 }
 
 #[test]

@@ -15,6 +15,11 @@ use faultline_scenarios::study::output::print;
 use faultline_scenarios::study::{Common, EXIT_LIMIT, Refusal, Study, interrupt};
 use faultline_scenarios::sweep::{self, Jobs, Sweep};
 
+/// A sweep's run stopped by a limit: the sweep cannot judge that value (exit code 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Incomplete(String);
+
 /// Writes one line to stderr; a closed stderr is ignored (there is nowhere left to say it).
 fn note(text: &str) {
     let _ = writeln!(std::io::stderr(), "{text}");
@@ -81,7 +86,7 @@ fn run_sweep(c: &Common, p: &Params, spec: &Sweep) -> Result<ExitCode> {
         let params = params_of(&job.value, job.seed)?;
         let (summary, _) = metastable::run_limited(&params, &FaultArgs::default(), &TraceArgs::default(), &c.limits)?;
         if let Some(why) = &summary.incomplete {
-            anyhow::bail!("--sweep {}={} (seed {}): {why}", spec.key, job.value, params.seed);
+            return Err(Incomplete(format!("--sweep {}={} (seed {}): {why}", spec.key, job.value, params.seed)).into());
         }
         Ok(Row::new(&spec.key, job, params.seed, jobs.total(), &summary))
     })?;
@@ -135,6 +140,10 @@ fn main() -> ExitCode {
         Err(e) if e.is::<InputError>() => {
             note(&format!("error: {e}"));
             ExitCode::from(2)
+        }
+        Err(e) if e.is::<Incomplete>() => {
+            note(&format!("error: {e}"));
+            ExitCode::from(EXIT_LIMIT)
         }
         Err(e) => {
             note(&format!("error: {e:#}"));
