@@ -166,8 +166,10 @@ const ZERO: Duration = Duration::ZERO;
 const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: 30 days of virtual time.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
-/// The highest rate of requests a run may offer, per second.
-pub const MAX_RPS: f64 = 1e4;
+/// The highest rate of requests a run may offer, per second: above the issue's ×100 benchmark
+/// (17,500/s), and low enough that a minute of overload fits in memory (what a server queues
+/// grows with the overload; the events in flight stop at `--max-in-flight`).
+pub const MAX_RPS: f64 = 1e5;
 const RATIO: Kind = Kind::Float { min: 0.0, min_excluded: true, max: 1.0 };
 
 /// Every parameter of the study, declared once: flags, config keys, ranges and sweeps come
@@ -245,6 +247,7 @@ impl Study for Metastable {
     fn check(p: &Params, limits: &RunLimits) -> Result<(), InputError> {
         p.validate()?;
         limits.check_windows(p.duration, p.window)?;
+        limits.check_requests(p.offered_requests(), "--base-rps and --spike-rps")?;
         let nodes = p.clients as u64 + 1;
         if nodes > limits.max_nodes {
             return bad(format!(
@@ -257,6 +260,18 @@ impl Study for Metastable {
 }
 
 impl Params {
+    /// The requests the load offers over the run, on average: the base rate throughout, plus
+    /// the spike's excess over its window (half of it for a ramp).
+    pub fn offered_requests(&self) -> f64 {
+        let base = self.base_rps * self.duration.as_secs_f64();
+        let excess = (self.spike_rps - self.base_rps).max(0.0) * self.spike_duration.as_secs_f64();
+        match self.load {
+            LoadKind::Constant => base,
+            LoadKind::Spike => base + excess,
+            LoadKind::Ramp => base + excess / 2.0,
+        }
+    }
+
     /// Checks every parameter against its range in [`TABLE`], then the rules between them;
     /// the error names the flag and what is allowed.
     pub fn validate(&self) -> Result<(), InputError> {

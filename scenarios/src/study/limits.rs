@@ -29,6 +29,9 @@ pub struct RunLimits {
     pub max_input_bytes: u64,
     /// Commands a fault script or nemesis may compile to.
     pub max_fault_commands: u64,
+    /// Requests (operations) a run may offer: its rates times its duration. It bounds the work
+    /// and what an overloaded server queues, before the run starts.
+    pub max_requests: u64,
 }
 
 impl Default for RunLimits {
@@ -41,6 +44,7 @@ impl Default for RunLimits {
             max_sweep_jobs: 1_000_000,
             max_input_bytes: 16 << 20,
             max_fault_commands: faultline_faults::DEFAULT_MAX_COMMANDS as u64,
+            max_requests: 2_000_000,
         }
     }
 }
@@ -50,7 +54,7 @@ const fn limit(name: &'static str, max: u64, help: &'static str) -> Param {
 }
 
 /// The limit flags.
-pub const LIMIT_PARAMS: [Param; 6] = [
+pub const LIMIT_PARAMS: [Param; 7] = [
     limit(
         "max-in-flight",
         1 << 40,
@@ -61,6 +65,7 @@ pub const LIMIT_PARAMS: [Param; 6] = [
     limit("max-sweep-jobs", 1 << 40, "Most runs in one sweep (values x seeds)."),
     limit("max-input-bytes", 1 << 40, "Largest input file (--config, --merge, --faults), in bytes."),
     limit("max-fault-commands", 1 << 40, "Most commands a fault script or --nemesis may compile to."),
+    limit("max-requests", 1 << 40, "Most requests a run may offer (its rates times its duration)."),
 ];
 
 impl RunLimits {
@@ -77,6 +82,18 @@ impl RunLimits {
             return Err(InputError(format!(
                 "--duration / --window makes {windows} windows, more than --max-windows {} (allowed: a wider --window, a shorter --duration, or a higher --max-windows)",
                 self.max_windows
+            )));
+        }
+        Ok(())
+    }
+
+    /// Checks, before the run, that the requests its load offers (`offered`, from the rates
+    /// named by `flags`) stay within `--max-requests`.
+    pub fn check_requests(&self, offered: f64, flags: &str) -> Result<(), InputError> {
+        if offered > self.max_requests as f64 {
+            return Err(InputError(format!(
+                "{flags} offer about {offered:.3e} requests over --duration, more than --max-requests {} (allowed: lower rates, a shorter --duration, or a higher --max-requests)",
+                self.max_requests
             )));
         }
         Ok(())
