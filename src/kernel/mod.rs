@@ -9,6 +9,7 @@
 mod node;
 mod pace;
 mod queue;
+mod radix;
 mod task;
 
 use std::cell::RefCell;
@@ -29,7 +30,7 @@ use task::{Owner, Tracked};
 use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request, Status};
 use crate::id::NodeId;
 use crate::limits::{LimitHit, LimitKind, Limits};
-use crate::net::{Network, Packet, Wire};
+use crate::net::{Network, Packet, Payload, Wire};
 use crate::time::SimTime;
 
 /// Trace target of applied and refused commands.
@@ -239,7 +240,7 @@ impl Kernel {
     }
 
     /// Hands a serialized message to the network.
-    pub(crate) fn send(&self, from: NodeId, to: NodeId, bytes: Vec<u8>) {
+    pub(crate) fn send(&self, from: NodeId, to: NodeId, bytes: Payload) {
         let now = self.now();
         let mut st = self.st.borrow_mut();
         if to.index() >= st.nodes.len() {
@@ -278,9 +279,7 @@ impl Kernel {
 
     /// Arms a timer for `at`.
     pub(crate) fn add_timer(&self, at: SimTime) -> Rc<TimerCell> {
-        let timer = Rc::new(TimerCell::default());
-        self.st.borrow_mut().queue.push(at, Event::Timer(timer.clone()));
-        timer
+        self.st.borrow_mut().queue.add_timer(at)
     }
 
     /// Schedules a command for virtual instant `at`.

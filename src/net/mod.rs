@@ -4,6 +4,7 @@
 mod cut;
 mod latency;
 mod link;
+mod payload;
 mod sim;
 mod stats;
 mod table;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use latency::{Latency, LatencyError};
 pub use link::{LinkConfig, LinkPatch};
+pub use payload::Payload;
 pub use sim::SimNetwork;
 pub use stats::{LinkStats, NetStats};
 
@@ -32,8 +34,9 @@ pub struct Packet {
     pub sent_at: SimTime,
     /// Order among all messages of the run, unique per send (a duplicate keeps its original's).
     pub seq: u64,
-    /// The serialized message (bincode).
-    pub bytes: Vec<u8>,
+    /// The serialized message (bincode), inline when small: it reads as a `&[u8]`, and
+    /// `packet.bytes.into_vec()` gives a `Vec<u8>`.
+    pub bytes: Payload,
 }
 
 /// Where a network puts the messages it lets through: the core's queue of timed events.

@@ -101,9 +101,9 @@ impl SimNetwork {
         let delay = model.delay(rng);
         if let Some(copy_delay) = copy_delay {
             self.faults.entry((from, to)).or_default().duplicated += 1;
-            wire.deliver(SimTime::from_nanos(now.as_nanos() + copy_delay), packet.clone());
+            wire.deliver(arrival(now, copy_delay), packet.clone());
         }
-        wire.deliver(SimTime::from_nanos(now.as_nanos() + delay), packet);
+        wire.deliver(arrival(now, delay), packet);
     }
 
     fn resolve(&self, end: Option<NodeId>) -> Vec<NodeId> {
@@ -112,6 +112,14 @@ impl SimNetwork {
             None => (0..self.nodes).map(NodeId::from_index).collect(),
         }
     }
+}
+
+/// When a message sent at `now` with `delay` nanoseconds of latency arrives. A delay past the
+/// end of representable time saturates at [`SimTime::MAX`], beyond every deadline: the message
+/// is simply never delivered, and the clock never wraps to an earlier instant.
+#[inline]
+fn arrival(now: SimTime, delay: u64) -> SimTime {
+    SimTime::from_nanos(now.as_nanos().saturating_add(delay))
 }
 
 impl Network for SimNetwork {
@@ -198,5 +206,35 @@ impl Network for SimNetwork {
             t.add_to(links.entry(k).or_default());
         }
         NetStats { links, held_now: self.cuts.held() as u64 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::kernel::EventQueue;
+
+    fn packet() -> Packet {
+        Packet { from: NodeId(0), to: NodeId(1), sent_at: SimTime::ZERO, seq: 1, bytes: vec![7; 3].into() }
+    }
+
+    /// Regression: `--link-latency 18446744073709551615ns` made `now + delay` overflow, a panic
+    /// in debug builds and, in release, a wrap to an instant before now (delivered at once).
+    #[test]
+    fn a_delay_beyond_the_horizon_saturates_instead_of_wrapping() {
+        for (latency, jitter) in [(u64::MAX, 0), (u64::MAX - 1, u64::MAX)] {
+            let config = LinkConfig {
+                jitter: Duration::from_nanos(jitter),
+                ..LinkConfig::constant(Duration::from_nanos(latency))
+            };
+            let mut net = SimNetwork::new(config, crate::seed::derive_rng(1, "net", 0)).unwrap();
+            net.attach(2);
+            let mut queue = EventQueue::default();
+            let now = SimTime::from_nanos(5);
+            net.send(now, packet(), &mut Wire::new(&mut queue, now));
+            assert_eq!(queue.next_time(), Some(SimTime::MAX), "latency {latency} jitter {jitter}");
+        }
     }
 }
