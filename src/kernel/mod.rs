@@ -30,7 +30,7 @@ use task::{Owner, Tracked};
 use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request, Status};
 use crate::id::NodeId;
 use crate::limits::{LimitHit, LimitKind, Limits};
-use crate::net::{Network, Packet, Payload, Wire};
+use crate::net::{NetStats, Network, Packet, Payload, Wire};
 use crate::time::SimTime;
 
 /// Trace target of applied and refused commands.
@@ -470,7 +470,7 @@ impl State {
     }
 
     fn status(&self, now: SimTime) -> Status {
-        let net = self.network.stats();
+        let net = self.net_stats();
         Status {
             now,
             nodes: self.nodes.iter().map(|s| (s.name.to_string(), s.status)).collect(),
@@ -478,6 +478,11 @@ impl State {
             delivered: net.total().delivered,
             control: self.control_stats.clone(),
         }
+    }
+
+    /// The network's counters, told which deliveries are still queued.
+    pub(crate) fn net_stats(&self) -> NetStats {
+        self.network.stats_in_flight(&mut self.queue.in_flight())
     }
 
     fn apply(&mut self, command: &Command, now: SimTime) -> Result<Option<NodeId>, ControlError> {

@@ -171,11 +171,9 @@ impl EventQueue {
 
     /// The next event due at or before `now`, if any.
     pub(crate) fn pop_due(&mut self, now: SimTime) -> Option<Event> {
-        let key = Key(self.keys.peek()?);
-        if key.at() > now.as_nanos() {
-            return None;
-        }
-        self.keys.pop();
+        // The largest key at `now`: every key due is at most this.
+        let max = (u128::from(now.as_nanos()) << 64) | u128::from(u64::MAX);
+        let key = Key(self.keys.pop_at_most(max)?);
         let event = self.events.remove(key.slot());
         match &event {
             Event::Deliver(p) => self.payload -= p.bytes.heap_bytes(),
@@ -218,6 +216,14 @@ impl EventQueue {
             self.keys.push(Key::new(key.at(), i as u64 + 1, key.is_timer(), key.slot()).0);
         }
         self.seq = keys.len() as u64;
+    }
+
+    /// The messages queued for delivery, in no particular order.
+    pub(crate) fn in_flight(&self) -> impl Iterator<Item = &Packet> {
+        self.events.iter().filter_map(|(_, e)| match e {
+            Event::Deliver(p) => Some(p),
+            _ => None,
+        })
     }
 
     /// Events waiting, cancelled timers included.

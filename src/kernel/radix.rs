@@ -79,6 +79,34 @@ impl RadixHeap {
         }
     }
 
+    /// Removes and returns the smallest key if it is at most `max`. Unlike [`RadixHeap::pop`]
+    /// it never looks past `max`: when every key is beyond it, the buckets stay as they are, so
+    /// that keys pushed next may still be as low as `max` without a rebuild.
+    #[inline]
+    pub(crate) fn pop_at_most(&mut self, max: u128) -> Option<u128> {
+        if self.buckets[0].is_empty() {
+            // Drop the marks of buckets emptied by `retain`, then bound the lowest one from
+            // below: its keys share `last`'s bits above bit b - 1 and have that bit set.
+            while self.occupied != 0 {
+                let b = self.occupied.trailing_zeros() as usize + 1;
+                if !self.buckets[b].is_empty() {
+                    let floor = ((self.last >> (b - 1)) | 1) << (b - 1);
+                    if floor > max {
+                        return None;
+                    }
+                    break;
+                }
+                self.occupied &= !(1 << (b - 1));
+            }
+            self.refill()?;
+        }
+        if self.last > max {
+            return None;
+        }
+        self.len -= 1;
+        self.buckets[0].pop()
+    }
+
     /// Moves the lowest non-empty bucket's keys down, relative to its minimum, which becomes
     /// `last` and lands in bucket 0.
     fn refill(&mut self) -> Option<()> {
@@ -117,10 +145,15 @@ impl RadixHeap {
 
     /// Keeps only the keys for which `keep` is true.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(u128) -> bool) {
-        for b in &mut self.buckets {
+        self.occupied = 0;
+        self.len = 0;
+        for (i, b) in self.buckets.iter_mut().enumerate() {
             b.retain(|&k| keep(k));
+            self.len += b.len();
+            if i > 0 && !b.is_empty() {
+                self.occupied |= 1 << (i - 1);
+            }
         }
-        self.len = self.buckets.iter().map(Vec::len).sum();
     }
 
     /// Every key, in no particular order, emptying the heap; the next keys pushed may be as
@@ -192,6 +225,45 @@ mod tests {
         r.push(250);
         let order: Vec<_> = std::iter::from_fn(|| r.pop()).collect();
         assert_eq!(order, vec![150, 200, 250, 300]);
+    }
+
+    #[test]
+    fn pop_at_most_stops_at_the_bound_without_moving_past_it() {
+        let mut r = RadixHeap::default();
+        for k in [10u128, 1 << 40, (1 << 40) + 5] {
+            r.push(k);
+        }
+        assert_eq!(r.pop_at_most(10), Some(10));
+        assert_eq!(r.pop_at_most(1000), None);
+        // Nothing was redistributed past the bound: a key just above 10 needs no rebuild.
+        assert_eq!(r.last, 10);
+        r.push(11);
+        assert_eq!(r.pop_at_most(1000), Some(11));
+        assert_eq!(r.pop_at_most(1 << 40), Some(1 << 40));
+        assert_eq!(r.pop_at_most(u128::MAX), Some((1 << 40) + 5));
+        assert_eq!(r.pop_at_most(u128::MAX), None);
+    }
+
+    #[test]
+    fn pop_at_most_agrees_with_a_binary_heap() {
+        let mut radix = RadixHeap::default();
+        let mut heap = std::collections::BinaryHeap::new();
+        let (mut state, mut seq, mut now) = (0x2545_F491_4F6C_DD1D_u64, 0u128, 0u128);
+        for _ in 0..20_000 {
+            for _ in 0..(next(&mut state) % 3) {
+                seq += 1;
+                let key = ((now + u128::from(next(&mut state) % 50)) << 64) | seq;
+                radix.push(key);
+                heap.push(std::cmp::Reverse(key));
+            }
+            // Take everything due at `now`, then move `now` on by a little.
+            let max = (now << 64) | u128::from(u64::MAX);
+            while let Some(k) = radix.pop_at_most(max) {
+                assert_eq!(Some(k), heap.pop().map(|r| r.0));
+            }
+            assert!(heap.peek().is_none_or(|r| r.0 > max));
+            now += u128::from(next(&mut state) % 4);
+        }
     }
 
     #[test]

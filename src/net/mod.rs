@@ -77,6 +77,15 @@ pub trait Network {
 
     /// The traffic counters so far.
     fn stats(&self) -> NetStats;
+
+    /// The traffic counters so far, told which deliveries are still queued on the wire. The
+    /// core calls this one. The default ignores `in_flight` and returns [`Network::stats`]; the
+    /// simulated network counts a delivery when it schedules it (so that each message touches
+    /// its link's counters once) and takes back here the ones still in flight.
+    fn stats_in_flight(&self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
+        let _ = in_flight;
+        self.stats()
+    }
 }
 
 /// A fault that the network itself carries out. Node ids are checked by the core before the

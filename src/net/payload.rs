@@ -19,7 +19,10 @@ pub struct Payload(Repr);
 #[derive(Clone)]
 enum Repr {
     /// `len` bytes at the start of `data`.
-    Inline { len: u8, data: [u8; INLINE] },
+    Inline {
+        len: u8,
+        data: [u8; INLINE],
+    },
     Heap(Vec<u8>),
 }
 
