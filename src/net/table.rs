@@ -39,23 +39,23 @@ impl<T: Default + Clone + PartialEq> LinkTable<T> {
         }
     }
 
-    /// Every link whose value is not the default.
-    pub(crate) fn entries(&self) -> Vec<((NodeId, NodeId), &T)> {
+    /// Every link whose value is not the default, in no particular order.
+    pub(crate) fn entries(&self) -> Box<dyn Iterator<Item = ((NodeId, NodeId), &T)> + '_> {
         let zero = T::default();
         match self {
-            LinkTable::Dense(rows) => rows
-                .iter()
-                .enumerate()
-                .flat_map(|(f, row)| {
-                    row.iter().enumerate().map(move |(t, v)| ((NodeId::from_index(f), NodeId::from_index(t)), v))
-                })
-                .filter(|(_, v)| **v != zero)
-                .collect(),
-            LinkTable::Sparse(map) => map
-                .iter()
-                .map(|(&k, v)| ((NodeId((k >> 32) as u32), NodeId(k as u32)), v))
-                .filter(|(_, v)| **v != zero)
-                .collect(),
+            LinkTable::Dense(rows) => Box::new(
+                rows.iter()
+                    .enumerate()
+                    .flat_map(|(f, row)| {
+                        row.iter().enumerate().map(move |(t, v)| ((NodeId::from_index(f), NodeId::from_index(t)), v))
+                    })
+                    .filter(move |(_, v)| **v != zero),
+            ),
+            LinkTable::Sparse(map) => Box::new(
+                map.iter()
+                    .map(|(&k, v)| ((NodeId((k >> 32) as u32), NodeId(k as u32)), v))
+                    .filter(move |(_, v)| **v != zero),
+            ),
         }
     }
 }
@@ -71,7 +71,7 @@ mod tests {
             *t.get_mut(NodeId(0), NodeId(2)) += 5;
             *t.get_mut(NodeId(2), NodeId(0)) += 1;
             *t.get_mut(NodeId(0), NodeId(2)) += 1;
-            let mut e: Vec<_> = t.entries().into_iter().map(|(k, v)| (k, *v)).collect();
+            let mut e: Vec<_> = t.entries().map(|(k, v)| (k, *v)).collect();
             e.sort();
             assert_eq!(e, vec![((NodeId(0), NodeId(2)), 6), ((NodeId(2), NodeId(0)), 1)]);
         }

@@ -127,6 +127,8 @@ struct Results {
     bytes_delivered: u64,
     /// Peak resident set of the whole process, read after everything else (the report too).
     peak_rss_bytes: Option<u64>,
+    /// Peak resident set when the run ended, before the report (which maps every link).
+    run_peak_rss_bytes: Option<u64>,
     /// The event queue's own bytes (keys, slab, message buffers) per event queued at the end.
     queue_bytes_per_in_flight: f64,
 }
@@ -256,6 +258,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
         Workload::Periodic { duration, .. } => sim.run_until(SimTime::ZERO + duration),
     };
     let wall_s = start.elapsed().as_secs_f64();
+    let run_peak_rss_bytes = rss::peak_rss_bytes();
     let report = sim.report();
     let virtual_s = report.end.as_secs_f64();
     let deliveries = count.get();
@@ -280,6 +283,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
         events: report.engine.events,
         bytes_delivered: report.net.total().bytes_delivered,
         peak_rss_bytes: None,
+        run_peak_rss_bytes,
         queue_bytes_per_in_flight: report.engine.queue_bytes as f64 / report.engine.pending.max(1) as f64,
     };
     // After the run, the report and everything else this process built.
