@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 use super::cut::{Cuts, Verdict};
 use super::link::{LinkConfig, LinkModel};
-use super::stats::{LinkStats, NetStats, Traffic};
+use super::stats::{LinkStats, NetStats};
 use super::table::LinkTable;
 use super::{NetFault, Network, Packet, Wire};
 use crate::control::ControlError;
@@ -27,7 +27,7 @@ pub struct SimNetwork {
     /// Messages and bytes per link, touched once by every message, when it is sent: its
     /// deliveries are counted when they are scheduled, taken back if a cut stops them in flight,
     /// and, for those still queued, in `stats_in_flight`. Kept small (32 bytes a link).
-    traffic: LinkTable<Traffic>,
+    traffic: LinkTable,
     /// Losses, copies and cuts per link, touched only when a fault acts.
     faults: FxHashMap<(NodeId, NodeId), LinkStats>,
     nodes: usize,
@@ -116,9 +116,10 @@ impl SimNetwork {
         let (from, to, len) = (packet.from, packet.to, packet.bytes.len() as u64);
         if let Some(packet) = self.pass(packet) {
             let copies = self.transmit(now, packet, wire);
-            let t = self.traffic.get_mut(from, to);
-            t.delivered += copies;
-            t.bytes_delivered += copies * len;
+            self.traffic.update(from, to, |t| {
+                t.delivered += copies;
+                t.bytes_delivered += copies * len;
+            });
         }
     }
 
@@ -150,11 +151,12 @@ impl Network for SimNetwork {
             Some(packet) => self.transmit(now, packet, wire),
             None => 0,
         };
-        let t = self.traffic.get_mut(from, to);
-        t.sent += 1;
-        t.bytes_sent += len;
-        t.delivered += copies;
-        t.bytes_delivered += copies * len;
+        self.traffic.update(from, to, |t| {
+            t.sent += 1;
+            t.bytes_sent += len;
+            t.delivered += copies;
+            t.bytes_delivered += copies * len;
+        });
     }
 
     fn arrive(&mut self, _now: SimTime, packet: Packet) -> Option<Packet> {
@@ -167,9 +169,10 @@ impl Network for SimNetwork {
         let (from, to, len) = (packet.from, packet.to, packet.bytes.len() as u64);
         let packet = self.pass(packet);
         if packet.is_none() {
-            let t = self.traffic.get_mut(from, to);
-            t.delivered -= 1;
-            t.bytes_delivered -= len;
+            self.traffic.update(from, to, |t| {
+                t.delivered -= 1;
+                t.bytes_delivered -= len;
+            });
         }
         packet
     }
