@@ -56,6 +56,7 @@
 
 #![warn(missing_docs)]
 
+pub mod check;
 pub mod context;
 pub mod control;
 pub mod durable;
@@ -86,7 +87,7 @@ pub use node::{FnNode, Message, Node};
 pub use seed::{SimRng, derive_rng};
 pub use sim::{BuildError, EngineStats, NodeReport, Report, Sim, SimBuilder};
 pub use time::{DurationError, SimTime, format_duration, parse_duration};
-pub use trace::{TraceBuffer, TraceError, TraceFormat, TraceOutput, TraceSink};
+pub use trace::{TraceBuffer, TraceError, TraceFormat, TraceOutput, TraceSink, Traces};
 
 /// Re-exported so that node code can implement [`Node`] without naming the crate.
 pub use async_trait::async_trait;

@@ -1,10 +1,11 @@
 //! The simulation: a builder that takes a seed, a network and nodes, and a runner that drives
 //! them on one current-thread tokio runtime started paused.
 
+use std::cell::RefCell;
 use std::collections::BTreeSet;
 use std::marker::PhantomData;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -20,12 +21,12 @@ use crate::control::{Command, ControlError, ControlHandle, ControlStats};
 use crate::id::NodeId;
 use crate::kernel::{Drive, Kernel, NodeStatus, RunOutcome, Starter};
 use crate::limits::{LimitHit, LimitKind, Limits};
-use crate::metrics::{METRIC_TARGET, MetricsLayer, MetricsReport, Store};
+use crate::metrics::{self, METRIC_TARGET, MetricsLayer, MetricsReport, Store};
 use crate::net::{LinkConfig, NetStats, Network, SimNetwork};
 use crate::node::{Message, Node};
 use crate::seed::derive_rng;
 use crate::time::SimTime;
-use crate::trace::{TraceError, TraceLayer, TraceOutput};
+use crate::trace::{TraceError, TraceLayer, TraceOutput, Traces};
 
 type Factory<M> = Rc<dyn Fn() -> Box<dyn Node<M>>>;
 
@@ -40,6 +41,7 @@ pub struct SimBuilder<M: Message> {
     window: Duration,
     realtime: Option<f64>,
     limits: Limits,
+    per_node: BTreeSet<String>,
 }
 
 /// A simulation that cannot be built as configured.
@@ -99,6 +101,7 @@ impl<M: Message> SimBuilder<M> {
             window: Duration::from_secs(1),
             realtime: None,
             limits: Limits::default(),
+            per_node: BTreeSet::new(),
         }
     }
 
@@ -137,6 +140,13 @@ impl<M: Message> SimBuilder<M> {
     /// Width of the metrics time-series windows.
     pub fn metrics_window(mut self, window: Duration) -> Self {
         self.window = window;
+        self
+    }
+
+    /// Keeps a series per node for `metric` (a label), besides the one over every node. Other
+    /// metrics pool every node's samples, so their memory does not grow with nodes.
+    pub fn per_node(mut self, metric: &str) -> Self {
+        self.per_node.insert(metric.to_string());
         self
     }
 
@@ -211,8 +221,9 @@ impl<M: Message> SimBuilder<M> {
         let kernel = Kernel::new(self.seed, names.clone(), network, starter, self.realtime, self.limits);
         let control = kernel.control.clone();
 
-        let store = Arc::new(Mutex::new(Store::new(u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX))));
-        let metrics = MetricsLayer::new(store.clone(), kernel.shared.clone())
+        let window_ns = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
+        let store = Rc::new(RefCell::new(Store::new(window_ns, self.limits.max_windows, self.per_node)));
+        let metrics = MetricsLayer::new(kernel.shared.clone())
             .with_filter(Targets::new().with_target(METRIC_TARGET, tracing::Level::TRACE));
         let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![Box::new(metrics)];
         let mut writers = Vec::new();
@@ -256,7 +267,7 @@ pub struct Sim<M: Message> {
     kernel: Rc<Kernel>,
     control: ControlHandle,
     dispatch: Dispatch,
-    store: Arc<Mutex<Store>>,
+    store: Rc<RefCell<Store>>,
     writers: Vec<TraceLayer>,
     started: bool,
     _msg: PhantomData<fn(M) -> M>,
@@ -359,13 +370,15 @@ impl<M: Message> Sim<M> {
         let kernel = self.kernel.clone();
         let start = !std::mem::replace(&mut self.started, true);
         let (runtime, local) = (&self.runtime, &self.local);
-        tracing::dispatcher::with_default(&self.dispatch, || {
-            runtime.block_on(local.run_until(async move {
-                if start {
-                    kernel.start_all();
-                }
-                Drive { kernel }.await
-            }))
+        metrics::recording(&self.store, || {
+            tracing::dispatcher::with_default(&self.dispatch, || {
+                runtime.block_on(local.run_until(async move {
+                    if start {
+                        kernel.start_all();
+                    }
+                    Drive { kernel }.await
+                }))
+            })
         })
     }
 
@@ -380,13 +393,18 @@ impl<M: Message> Sim<M> {
         self.run_until(SimTime::MAX)
     }
 
-    /// What the run has recorded so far.
+    /// What the run has recorded so far. The metrics are copied (the run may go on); at the
+    /// end, [`Sim::finish`] hands them over without a copy.
     pub fn report(&self) -> Report {
+        let store = self.store.borrow().clone();
+        self.report_with(store)
+    }
+
+    fn report_with(&self, store: Store) -> Report {
         let st = self.kernel.st.borrow();
-        let store = self.store.lock().unwrap_or_else(|e| e.into_inner());
         Report {
             end: self.now(),
-            metrics: MetricsReport::from_store(&store, &st.names),
+            metrics: MetricsReport::from_store(store, st.names.clone()),
             net: st.net_stats(),
             control: st.control_stats.clone(),
             nodes: st
@@ -412,12 +430,22 @@ impl<M: Message> Sim<M> {
         }
     }
 
-    /// Ends the traces (closing the Chrome array, flushing files) and returns the report.
+    /// A handle on this run's traces: to write phases and the verdict into them, and to finish
+    /// them from an interrupt path (see [`Traces`]).
+    pub fn traces(&self) -> Traces {
+        Traces::new(self.writers.clone(), self.dispatch.clone())
+    }
+
+    /// Ends the traces (closing open Chrome slices and the object, flushing and renaming files)
+    /// and returns the report.
     pub fn finish(self) -> Result<Report, TraceError> {
-        let report = self.report();
-        for w in &self.writers {
-            w.finish()?;
-        }
+        let store = {
+            let mut store = self.store.borrow_mut();
+            let empty = Store::new(store.window_ns, 0, Default::default());
+            std::mem::replace(&mut *store, empty)
+        };
+        let report = self.report_with(store);
+        self.traces().finish()?;
         Ok(report)
     }
 }

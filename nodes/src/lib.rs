@@ -3,4 +3,6 @@
 
 #![warn(missing_docs)]
 
+pub mod cap;
+pub mod csi;
 pub mod metastable;

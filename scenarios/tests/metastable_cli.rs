@@ -100,7 +100,7 @@ fn the_same_seed_prints_the_same_bytes() {
     assert!(json_a == json_b, "JSON-lines traces differ");
     assert!(chrome_a == chrome_b, "Chrome traces differ");
     let events: Value = serde_json::from_slice(&chrome_a).expect("a valid Chrome trace");
-    assert!(events.as_array().unwrap().iter().any(|e| e["name"] == "request" && e["ph"] == "b"));
+    assert!(events["traceEvents"].as_array().unwrap().iter().any(|e| e["name"] == "request" && e["ph"] == "b"));
 }
 
 fn fails_with(args: &[&str], message: &str) {

@@ -2,46 +2,52 @@
 //! node whose task emitted them.
 
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
+use super::METRIC_TARGET;
+use super::handle::id_of;
 use super::report::MetricKind;
-use super::{METRIC_TARGET, Store};
+use super::store::record_active;
 use crate::kernel::Shared;
 
-/// Records metric events into a [`Store`].
+/// Records metric events into the store of the sim running on the emitting thread.
 pub(crate) struct MetricsLayer {
-    store: Arc<Mutex<Store>>,
     clock: Arc<Shared>,
 }
 
 impl MetricsLayer {
-    pub(crate) fn new(store: Arc<Mutex<Store>>, clock: Arc<Shared>) -> Self {
-        MetricsLayer { store, clock }
+    pub(crate) fn new(clock: Arc<Shared>) -> Self {
+        MetricsLayer { clock }
     }
 }
 
-/// The fields of one metric event; the name goes into a reused buffer.
-struct Sample<'a> {
-    metric: &'a mut String,
-    named: bool,
+/// The fields of one metric event. A handle's event carries the metric's `id` before its
+/// name, so the name is looked up only for events emitted by name.
+#[derive(Default)]
+struct Sample {
+    id: Option<u32>,
     value: Option<(MetricKind, i64)>,
 }
 
-impl Visit for Sample<'_> {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "metric" {
-            self.metric.clear();
-            self.metric.push_str(value);
-            self.named = true;
+impl Sample {
+    fn name(&mut self, name: &str) {
+        if self.id.is_none() {
+            self.id = Some(id_of(name));
         }
     }
+}
 
+impl Visit for Sample {
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record_i64(field, i64::try_from(value).unwrap_or(i64::MAX));
+        if field.name() == "id" {
+            self.id = u32::try_from(value).ok();
+        } else {
+            self.record_i64(field, i64::try_from(value).unwrap_or(i64::MAX));
+        }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -55,11 +61,15 @@ impl Visit for Sample<'_> {
         self.value = Some((kind, value));
     }
 
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "metric" {
+            self.name(value);
+        }
+    }
+
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "metric" {
-            self.metric.clear();
-            self.metric.push_str(format!("{value:?}").trim_matches('"'));
-            self.named = true;
+            self.name(format!("{value:?}").trim_matches('"'));
         }
     }
 }
@@ -69,14 +79,13 @@ impl<S: Subscriber> Layer<S> for MetricsLayer {
         if event.metadata().target() != METRIC_TARGET {
             return;
         }
-        let mut store = self.store.lock().unwrap_or_else(|e| e.into_inner());
-        let mut name = std::mem::take(&mut store.scratch);
-        let mut sample = Sample { metric: &mut name, named: false, value: None };
+        let mut sample = Sample::default();
         event.record(&mut sample);
-        if let (true, Some((kind, value))) = (sample.named, sample.value) {
-            let node = self.clock.current().map(|n| n.0);
-            store.record(&name, node, kind, value, self.clock.now().as_nanos());
+        let (Some(id), Some((kind, value))) = (sample.id, sample.value) else { return };
+        let node = self.clock.current().map(|n| n.0);
+        let now = self.clock.now().as_nanos();
+        if let Err(hit) = record_active(id, node, kind, value, now) {
+            self.clock.reach(hit);
         }
-        store.scratch = name;
     }
 }

@@ -1,21 +1,34 @@
 //! Metrics through `tracing`: nodes emit events on the target [`METRIC_TARGET`], a layer
-//! records them into HdrHistograms and per-window time series, labelled with the node, and a
-//! [`MetricsReport`] summarizes them.
+//! records them into an HdrHistogram per metric for the run and a time series of small
+//! fixed-layout histograms and counters per window, and a [`MetricsReport`] summarizes them.
 //!
 //! An event is a metric when its target is [`METRIC_TARGET`] and it has a `metric` field (the
 //! name) and one of: `value` (a histogram sample), `nanos` (a duration sample), `count` (a
-//! counter increment) or `gauge` (a level). Any code may emit one; [`Context`](crate::Context)
-//! has shorthands.
+//! counter increment) or `gauge` (a level). Any subscriber sees these events. Declare a metric
+//! once as a typed handle ([`Counter`], [`Gauge`], [`Histogram`], [`DurationHistogram`]): its
+//! events also carry the metric's numeric `id`, so the layer records a sample with an index,
+//! no string lookup and no allocation. The functions below name a metric at run time, for
+//! code where a `static` does not fit; they look the name up on every sample.
+//!
+//! Memory follows metrics × windows, not nodes: samples from every node go into one series,
+//! and a per-node series exists only for metrics a study labels
+//! ([`SimBuilder::per_node`](crate::SimBuilder::per_node)). A closed window keeps its counters
+//! and only the histogram buckets it used.
 
+mod buckets;
+mod handle;
 mod layer;
 mod report;
+mod series;
 mod store;
 
 use std::time::Duration;
 
+pub use buckets::MAX_RELATIVE_ERROR;
+pub use handle::{Counter, DurationHistogram, Gauge, Histogram};
 pub(crate) use layer::MetricsLayer;
 pub use report::{MetricKind, MetricView, MetricsReport, Stats, Summary, WindowStats};
-pub(crate) use store::Store;
+pub(crate) use store::{Store, recording};
 
 /// The tracing target of metric events.
 pub const METRIC_TARGET: &str = "faultline::metric";

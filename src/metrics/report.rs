@@ -1,14 +1,17 @@
-//! What a run's metrics come to: per metric (all nodes merged, or one node) the count, mean and
-//! percentiles, the total, and the per-window time series.
+//! What a run's metrics come to: per metric (every node merged, or one labelled node) the
+//! count, mean and percentiles, the total, and the per-window time series. A report owns what
+//! the run recorded and hands out views that borrow it.
 
-use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use super::store::{Series, Store, Window};
+use super::buckets::{self, BUCKETS};
+use super::series::Series;
+use super::store::{Slot, Store};
 
 /// What a metric measures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,6 +25,13 @@ pub enum MetricKind {
     Counter,
     /// Levels (`gauge` field).
     Gauge,
+}
+
+impl MetricKind {
+    /// Whether its samples go into histograms.
+    pub fn is_histogram(self) -> bool {
+        matches!(self, MetricKind::Value | MetricKind::Duration)
+    }
 }
 
 /// Summary of a histogram: count, mean and percentiles, in the metric's unit (nanoseconds for
@@ -69,135 +79,123 @@ impl Stats {
 pub struct WindowStats {
     /// Start of the window, in virtual seconds.
     pub start_s: f64,
-    /// Samples (or increments, for counters) in the window.
+    /// Samples (or increments, for counters; level changes, for gauges) in the window.
     pub count: u64,
-    /// Sum of the values.
+    /// Sum of the values (for counters: of the increments).
     pub sum: f64,
     /// Smallest value.
     pub min: i64,
     /// Largest value.
     pub max: i64,
-    /// Last value (for gauges merged over nodes: the sum of each node's last value).
+    /// Last value.
     pub last: i64,
-    /// Median sample (histograms only; two significant figures).
+    /// Median sample (histograms only; within [`MAX_RELATIVE_ERROR`](super::MAX_RELATIVE_ERROR)).
     pub p50: Option<u64>,
-    /// 99th percentile sample (histograms only; two significant figures).
+    /// 99th percentile sample (histograms only; within the same error).
     pub p99: Option<u64>,
 }
 
-/// One metric, over all nodes or one node.
-#[derive(Clone, Debug)]
-pub struct MetricView {
+/// One metric, over every node or on one node, borrowed from its report.
+#[derive(Clone, Copy, Debug)]
+pub struct MetricView<'a> {
     kind: MetricKind,
-    hist: Histogram<u64>,
-    total: i128,
-    min: i64,
-    max: i64,
-    windows: Vec<Window>,
+    series: &'a Series,
     window: Duration,
 }
 
-impl MetricView {
-    fn merge(kind: MetricKind, window: Duration, series: &[&Series]) -> MetricView {
-        let mut hist = Histogram::new(3).expect("3 significant figures is valid");
-        let mut windows: Vec<Window> = Vec::new();
-        let (mut total, mut min, mut max) = (0, i64::MAX, i64::MIN);
-        for s in series {
-            hist.add(&s.hist).expect("auto-resizing histograms always merge");
-            total += s.total;
-            min = min.min(s.min);
-            max = max.max(s.max);
-            if windows.len() < s.windows.len() {
-                windows.resize_with(s.windows.len(), Window::default);
-            }
-            for (into, w) in windows.iter_mut().zip(&s.windows) {
-                merge_window(into, w);
-            }
-        }
-        MetricView { kind, hist, total, min, max, windows, window }
-    }
-
+impl<'a> MetricView<'a> {
     /// What the metric measures.
     pub fn kind(&self) -> MetricKind {
         self.kind
     }
 
     /// Count, mean and percentiles of the samples (percentiles to three significant figures;
-    /// min and max exact).
+    /// min and max exact). Empty for counters and gauges.
     pub fn stats(&self) -> Stats {
-        Stats::of(&self.hist, self.min, self.max)
+        self.series.hist.as_ref().map_or_else(Stats::default, |h| Stats::of(h, self.series.min, self.series.max))
     }
 
-    /// Count, mean and percentiles of the samples recorded in windows `range` (percentiles to
-    /// the windows' two significant figures; min and max exact).
+    /// Count, mean and percentiles of the samples recorded in windows `range` (percentiles
+    /// within the windows' [`MAX_RELATIVE_ERROR`](super::MAX_RELATIVE_ERROR); count, mean,
+    /// min and max exact).
     pub fn stats_in(&self, range: std::ops::Range<usize>) -> Stats {
-        let mut merged = Window::default();
-        for w in self.windows.get(range.start.min(self.windows.len())..range.end.min(self.windows.len())).unwrap_or(&[])
-        {
-            merge_window(&mut merged, w);
+        if !self.kind.is_histogram() {
+            return Stats::default();
         }
-        match &merged.hist {
-            Some(h) => Stats::of(h, merged.min, merged.max),
-            None => Stats::default(),
+        let mut counts = vec![0u64; BUCKETS];
+        let (mut count, mut sum, mut min, mut max) = (0u64, 0i128, i64::MAX, i64::MIN);
+        for w in self.series.windows().skip(range.start).take(range.len()) {
+            if w.count == 0 {
+                continue;
+            }
+            count += w.count;
+            sum += w.sum;
+            min = min.min(w.min);
+            max = max.max(w.max);
+            for &(b, c) in w.hist.iter() {
+                counts[usize::from(b)] += c;
+            }
+        }
+        if count == 0 {
+            return Stats::default();
+        }
+        let (lo, hi) = (min.max(0) as u64, max.max(0) as u64);
+        let q = |q: f64| {
+            let used = counts.iter().enumerate().filter(|&(_, &c)| c > 0).map(|(b, &c)| (b, c));
+            buckets::quantile(used, count, q, lo, hi).unwrap_or(hi)
+        };
+        Stats {
+            count,
+            mean: sum as f64 / count as f64,
+            min: lo,
+            p50: q(0.5),
+            p90: q(0.9),
+            p99: q(0.99),
+            p999: q(0.999),
+            max: hi,
         }
     }
 
-    /// The full histogram.
-    pub fn histogram(&self) -> &Histogram<u64> {
-        &self.hist
+    /// The run's histogram at three significant figures (histogram metrics only).
+    pub fn histogram(&self) -> Option<&'a Histogram<u64>> {
+        self.series.hist.as_ref()
     }
 
-    /// Sum of every sample or increment.
+    /// Sum of every sample or increment; for a gauge, its level now (over every node: the
+    /// sum of each node's last level).
     pub fn total(&self) -> i128 {
-        self.total
+        self.series.total
     }
 
-    /// The time series, one entry per window from the start of the run.
+    /// The time series, one entry per window from the start of the run to the last window
+    /// with a sample.
     pub fn windows(&self) -> Vec<WindowStats> {
-        self.windows
-            .iter()
+        let histogram = self.kind.is_histogram();
+        self.series
+            .windows()
             .enumerate()
             .map(|(i, w)| WindowStats {
-                start_s: (self.window * i as u32).as_secs_f64(),
+                start_s: self.window.as_secs_f64() * i as f64,
                 count: w.count,
-                sum: w.sum,
+                sum: w.sum as f64,
                 min: w.min,
                 max: w.max,
                 last: w.last,
-                p50: w.hist.as_ref().map(|h| h.value_at_quantile(0.5)),
-                p99: w.hist.as_ref().map(|h| h.value_at_quantile(0.99)),
+                p50: if histogram { w.quantile(0.5) } else { None },
+                p99: if histogram { w.quantile(0.99) } else { None },
             })
             .collect()
     }
 }
 
-fn merge_window(into: &mut Window, w: &Window) {
-    if w.count == 0 {
-        return;
-    }
-    if into.count == 0 {
-        into.min = w.min;
-        into.max = w.max;
-    }
-    into.count += w.count;
-    into.sum += w.sum;
-    into.min = into.min.min(w.min);
-    into.max = into.max.max(w.max);
-    into.last += w.last;
-    if let Some(h) = &w.hist {
-        match &mut into.hist {
-            Some(mine) => mine.add(h.as_ref()).expect("auto-resizing histograms always merge"),
-            None => into.hist = Some(h.clone()),
-        }
-    }
-}
-
-/// Every metric of a run. Node labels are node names; `None` is for events emitted outside any
-/// node.
+/// Every metric of a run, in name order. Per-node series exist for the metrics the study
+/// labelled ([`SimBuilder::per_node`](crate::SimBuilder::per_node)), and only for nodes that
+/// recorded them.
 #[derive(Clone, Debug)]
 pub struct MetricsReport {
     window: Duration,
-    series: BTreeMap<String, BTreeMap<Option<String>, Series>>,
+    slots: Vec<Slot>,
+    nodes: Arc<[String]>,
     conflicts: u64,
 }
 
@@ -206,34 +204,31 @@ pub struct MetricsReport {
 pub struct Summary {
     /// Metric name.
     pub metric: String,
-    /// Node name, or `None` for all nodes merged.
+    /// Node name (`-` for samples emitted outside any node), or `None` for all nodes merged.
     pub node: Option<String>,
     /// What it measures.
     pub kind: MetricKind,
-    /// Sum of samples or increments.
+    /// Sum of samples or increments; a gauge's level.
     pub total: f64,
     /// Histogram summary (empty for counters and gauges).
     pub stats: Stats,
 }
 
 impl MetricsReport {
-    pub(crate) fn from_store(store: &Store, names: &[String]) -> Self {
-        let series = store
-            .series
-            .iter()
-            .map(|(metric, by_node)| {
-                let by_name = by_node
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(slot, s)| {
-                        let node = slot.checked_sub(1).and_then(|n| names.get(n).cloned());
-                        s.as_ref().map(|s| (node, s.clone()))
-                    })
-                    .collect();
-                (metric.clone(), by_name)
-            })
-            .collect();
-        MetricsReport { window: Duration::from_nanos(store.window_ns), series, conflicts: store.conflicts }
+    /// Takes what the store recorded (no copy of its windows).
+    pub(crate) fn from_store(store: Store, nodes: Arc<[String]>) -> Self {
+        let mut slots: Vec<Slot> = store.slots.into_iter().flatten().map(|s| *s).collect();
+        slots.sort_by_key(|s| s.name);
+        MetricsReport { window: Duration::from_nanos(store.window_ns), slots, nodes, conflicts: store.conflicts }
+    }
+
+    fn slot(&self, name: &str) -> Option<&Slot> {
+        let i = self.slots.binary_search_by_key(&name, |s| s.name).ok()?;
+        Some(&self.slots[i])
+    }
+
+    fn view<'a>(&self, slot: &Slot, series: &'a Series) -> MetricView<'a> {
+        MetricView { kind: slot.kind, series, window: self.window }
     }
 
     /// Width of the time-series windows.
@@ -243,20 +238,22 @@ impl MetricsReport {
 
     /// Names of every metric recorded, in order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.series.keys().map(String::as_str)
+        self.slots.iter().map(|s| s.name)
     }
 
     /// A metric over every node.
-    pub fn metric(&self, name: &str) -> Option<MetricView> {
-        let by_node = self.series.get(name)?;
-        let series: Vec<&Series> = by_node.values().collect();
-        Some(MetricView::merge(series[0].kind, self.window, &series))
+    pub fn metric(&self, name: &str) -> Option<MetricView<'_>> {
+        let slot = self.slot(name)?;
+        Some(self.view(slot, &slot.all))
     }
 
-    /// A metric on one node.
-    pub fn node_metric(&self, name: &str, node: &str) -> Option<MetricView> {
-        let s = self.series.get(name)?.get(&Some(node.to_string()))?;
-        Some(MetricView::merge(s.kind, self.window, &[s]))
+    /// A labelled metric on one node; `None` when the metric is not labelled per node or the
+    /// node recorded nothing.
+    pub fn node_metric(&self, name: &str, node: &str) -> Option<MetricView<'_>> {
+        let slot = self.slot(name)?;
+        let n = self.nodes.iter().position(|x| x == node)? + 1;
+        let series = slot.nodes.as_ref()?.get(n)?.as_deref()?;
+        Some(self.view(slot, series))
     }
 
     /// Samples not recorded because their kind differed from the metric's first sample.
@@ -264,24 +261,24 @@ impl MetricsReport {
         self.conflicts
     }
 
-    /// Every metric, merged over nodes and then per node, in a stable order.
+    /// Every metric merged over nodes, each followed by its per-node lines if labelled.
     pub fn summaries(&self) -> Vec<Summary> {
         let mut out = Vec::new();
-        for (metric, by_node) in &self.series {
+        for slot in &self.slots {
             let mut push = |node: Option<String>, view: MetricView| {
                 out.push(Summary {
-                    metric: metric.clone(),
+                    metric: slot.name.to_string(),
                     node,
                     kind: view.kind,
-                    total: view.total as f64,
+                    total: view.total() as f64,
                     stats: view.stats(),
                 })
             };
-            push(None, self.metric(metric).expect("metric exists"));
-            if by_node.len() > 1 {
-                for (node, s) in by_node {
-                    let label = node.clone().unwrap_or_else(|| "-".to_string());
-                    push(Some(label), MetricView::merge(s.kind, self.window, &[s]));
+            push(None, self.view(slot, &slot.all));
+            for (n, series) in slot.nodes.iter().flatten().enumerate() {
+                if let Some(series) = series {
+                    let label = n.checked_sub(1).map_or("-", |i| self.nodes[i].as_str());
+                    push(Some(label.to_string()), self.view(slot, series));
                 }
             }
         }
@@ -300,7 +297,7 @@ impl fmt::Display for MetricsReport {
         for s in self.summaries().iter().filter(|s| s.node.is_none()) {
             match s.kind {
                 MetricKind::Counter => writeln!(f, "{:<28} {:>9} (total)", s.metric, s.total)?,
-                MetricKind::Gauge => writeln!(f, "{:<28} {:>9} (last, summed over nodes)", s.metric, s.total)?,
+                MetricKind::Gauge => writeln!(f, "{:<28} {:>9} (level, summed over nodes)", s.metric, s.total)?,
                 MetricKind::Value | MetricKind::Duration => {
                     let (scale, unit) = if s.kind == MetricKind::Duration { (1e6, "ms") } else { (1.0, "") };
                     let v = |x: f64| format!("{:.3}{unit}", x / scale);

@@ -1,16 +1,82 @@
 //! Traces for ordinary tracing tools: every line carries virtual time and the node. Three
 //! writers: readable text, JSON lines, and Chrome trace-event JSON (open it in Perfetto), with
-//! one track per node and commands as instant events. An `EnvFilter` (by default `RUST_LOG`)
-//! selects what is traced.
+//! one track per node and commands, phases and verdicts as instant events. An `EnvFilter` (by
+//! default `RUST_LOG`) selects what is traced.
+//!
+//! What a run traces on purpose, by target (see [`marks`] for the fields):
+//!
+//! | target | level | one event per |
+//! |---|---|---|
+//! | `faultline::control` | info (applied), warn (refused) | fault command |
+//! | `faultline::phase` | info | phase change ([`phase`], [`Traces::phase`]) |
+//! | `faultline::verdict` | info | verdict ([`verdict`], [`Traces::verdict`]) |
+//! | `faultline::drop` | debug | dropped message, with its `reason` ([`dropped`]) |
+//!
+//! A trace file is written as `NAME.partial` and renamed when the trace finishes
+//! ([`Sim::finish`](crate::Sim::finish) or [`Traces::finish`], which an interrupt handler may
+//! call), so it exists whole or not at all.
 
+mod chrome;
 mod fields;
+pub mod marks;
+mod sink;
 mod writer;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use tracing::Dispatch;
+
+pub use marks::{DROP_TARGET, DropReason, PHASE_TARGET, VERDICT_TARGET, dropped, phase, verdict};
 pub(crate) use writer::TraceLayer;
+
+/// A handle on a run's trace writers, from [`Sim::traces`](crate::Sim::traces): it can be
+/// cloned, sent to another thread, and outlive the run.
+#[derive(Clone)]
+pub struct Traces {
+    writers: Vec<TraceLayer>,
+    dispatch: Dispatch,
+}
+
+impl std::fmt::Debug for Traces {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Traces").field("writers", &self.writers.len()).finish_non_exhaustive()
+    }
+}
+
+impl Traces {
+    pub(crate) fn new(writers: Vec<TraceLayer>, dispatch: Dispatch) -> Self {
+        Traces { writers, dispatch }
+    }
+
+    /// Writes a phase change into the run's traces at the run's current virtual time (see
+    /// [`PHASE_TARGET`]), for a scenario that decides phases outside the run.
+    pub fn phase(&self, name: &str, trigger: &str) {
+        tracing::dispatcher::with_default(&self.dispatch, || phase(name, trigger));
+    }
+
+    /// Writes the run's verdict into its traces at the run's current virtual time (see
+    /// [`VERDICT_TARGET`]), typically after the run and before [`Traces::finish`].
+    pub fn verdict(&self, verdict_word: &str, detail: &str) {
+        tracing::dispatcher::with_default(&self.dispatch, || verdict(verdict_word, detail));
+    }
+
+    /// Finishes every trace: closes what is open (Chrome slices are ended at the current
+    /// virtual time, marked `"unfinished": true`), flushes, and renames files to their names.
+    /// Idempotent, callable from any thread (a SIGINT handler); nothing is written after it.
+    /// Every writer is finished even if one fails; the first error is returned.
+    pub fn finish(&self) -> Result<(), TraceError> {
+        let mut first = Ok(());
+        for w in &self.writers {
+            let r = w.finish();
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+}
 
 /// What format a trace is written in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,7 +92,8 @@ pub enum TraceFormat {
 /// Where a trace goes.
 #[derive(Clone, Debug)]
 pub enum TraceSink {
-    /// A file, created (or truncated) when the simulation is built.
+    /// A file, written as `NAME.partial` from when the simulation is built and renamed to its
+    /// name when the trace finishes (an existing file is replaced only then).
     File(PathBuf),
     /// Standard error.
     Stderr,

@@ -1,8 +1,7 @@
 //! The tracing layer that writes events (and, for Chrome, span lifetimes) stamped with virtual
-//! time and node.
+//! time and node, in one of three formats.
 
-use std::io::{self, Write};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde_json::{Value, json};
 use tracing::span::{Attributes, Id};
@@ -10,27 +9,24 @@ use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
+use super::chrome::{self, Chrome};
 use super::fields::Fields;
-use super::{TraceError, TraceFormat, TraceOutput, TraceSink};
+use super::marks::{DROP_TARGET, PHASE_TARGET, VERDICT_TARGET};
+use super::sink::Sink;
+use super::{TraceError, TraceFormat, TraceOutput};
 use crate::kernel::{CONTROL_TARGET, Shared};
-use crate::time::SimTime;
 
-struct Out {
-    w: Box<dyn Write + Send>,
-    name: String,
-    first: bool,
-    /// Finished: whatever comes later (spans of tasks dropped with the runtime) is not written.
-    closed: bool,
-    error: Option<io::Error>,
+/// A writer's state, behind one lock.
+struct State {
+    sink: Sink,
+    chrome: Chrome,
 }
 
-impl Out {
-    fn line(&mut self, text: &str) {
-        if !self.closed
-            && self.error.is_none()
-            && let Err(e) = self.w.write_all(text.as_bytes())
-        {
-            self.error = Some(e);
+impl State {
+    fn write(&mut self, text: &str) {
+        // Finished: whatever comes later (spans of tasks dropped with the runtime) is not written.
+        if !self.sink.is_done() {
+            self.sink.write(text);
         }
     }
 }
@@ -39,94 +35,61 @@ impl Out {
 #[derive(Clone)]
 pub(crate) struct TraceLayer {
     format: TraceFormat,
-    out: Arc<Mutex<Out>>,
+    state: Arc<Mutex<State>>,
     clock: Arc<Shared>,
     names: Arc<[String]>,
 }
 
-/// The Chrome track (thread id) of a span, kept in the span's extensions.
-struct Track(u32);
+/// Events of these targets concern the whole run: in Chrome they are global instants on the
+/// `sim` track.
+fn is_global(target: &str) -> bool {
+    target == CONTROL_TARGET || target == PHASE_TARGET || target == VERDICT_TARGET
+}
 
 impl TraceLayer {
     pub(crate) fn open(output: &TraceOutput, clock: Arc<Shared>, names: Arc<[String]>) -> Result<Self, TraceError> {
-        let (w, name): (Box<dyn Write + Send>, String) = match &output.sink {
-            TraceSink::File(path) => {
-                let file = std::fs::File::create(path)
-                    .map_err(|source| TraceError::Io { path: path.display().to_string(), source })?;
-                (Box::new(io::BufWriter::new(file)), path.display().to_string())
-            }
-            TraceSink::Stderr => (Box::new(io::stderr()), "stderr".to_string()),
-            TraceSink::Memory(buf) => (Box::new(buf.clone()), "memory".to_string()),
-        };
-        let layer = TraceLayer {
-            format: output.format,
-            out: Arc::new(Mutex::new(Out { w, name, first: true, closed: false, error: None })),
-            clock,
-            names,
-        };
-        if layer.format == TraceFormat::Chrome {
-            layer.chrome_header();
+        let mut state = State { sink: Sink::open(&output.sink)?, chrome: Chrome::default() };
+        if output.format == TraceFormat::Chrome {
+            let header = state.chrome.header(&names);
+            state.write(&header);
         }
-        Ok(layer)
+        Ok(TraceLayer { format: output.format, state: Arc::new(Mutex::new(state)), clock, names })
     }
 
-    fn chrome_header(&self) {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        out.line("[\n");
-        let mut meta = vec![
-            json!({"ph": "M", "name": "process_name", "pid": 1, "tid": 0, "args": {"name": "faultline"}}),
-            json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": 0, "args": {"name": "sim"}}),
-        ];
-        for (i, name) in self.names.iter().enumerate() {
-            meta.push(json!({"ph": "M", "name": "thread_name", "pid": 1, "tid": i + 1, "args": {"name": name}}));
-            meta.push(
-                json!({"ph": "M", "name": "thread_sort_index", "pid": 1, "tid": i + 1, "args": {"sort_index": i + 1}}),
-            );
-        }
-        for m in meta {
-            Self::chrome_item(&mut out, &m);
-        }
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn chrome_item(out: &mut Out, item: &Value) {
-        let sep = if out.first { "" } else { ",\n" };
-        out.first = false;
-        out.line(&format!("{sep}{item}"));
-    }
-
-    /// Ends the output (closes the Chrome array) and flushes; reports the first write error.
+    /// Ends the output (for Chrome: closes the slices still open, marked unfinished, and the
+    /// object), flushes it, and renames a file to its name. Idempotent, and callable from any
+    /// thread (an interrupt handler): later events are not written.
     pub(crate) fn finish(&self) -> Result<(), TraceError> {
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        if out.closed {
-            return Ok(());
+        let mut state = self.lock();
+        if !state.sink.is_done() && self.format == TraceFormat::Chrome {
+            let footer = state.chrome.footer(self.clock.now());
+            state.write(&footer);
         }
-        if self.format == TraceFormat::Chrome {
-            out.line("\n]\n");
-        }
-        out.closed = true;
-        if out.error.is_none()
-            && let Err(e) = out.w.flush()
-        {
-            out.error = Some(e);
-        }
-        match out.error.take() {
-            Some(source) => Err(TraceError::Io { path: out.name.clone(), source }),
-            None => Ok(()),
+        state.sink.finish()
+    }
+
+    /// Replaces the node indices `from` and `to` of a drop event by node names.
+    fn name_nodes(&self, fields: &mut Fields) {
+        for key in ["from", "to"] {
+            if let Some(v) = fields.map.get_mut(key)
+                && let Some(name) = v.as_u64().and_then(|i| usize::try_from(i).ok()).and_then(|i| self.names.get(i))
+            {
+                *v = Value::from(name.as_str());
+            }
         }
     }
 
-    fn node(&self) -> (u32, &str) {
+    /// The node being polled: its Chrome process and its name.
+    fn node(&self) -> (u64, &str) {
         match self.clock.current() {
-            Some(n) => (n.0 + 1, self.names.get(n.index()).map_or("?", String::as_str)),
-            None => (0, "sim"),
+            Some(n) => (chrome::node_pid(n.index()), self.names.get(n.index()).map_or("?", String::as_str)),
+            None => (chrome::SIM_PID, "sim"),
         }
     }
-}
-
-fn micros(t: SimTime) -> Value {
-    // Chrome timestamps are microseconds; keep the nanoseconds as decimals.
-    let ns = t.as_nanos();
-    serde_json::from_str(&format!("{}.{:03}", ns / 1000, ns % 1000)).unwrap_or(Value::Null)
 }
 
 impl<S> Layer<S> for TraceLayer
@@ -137,15 +100,17 @@ where
         let meta = event.metadata();
         let mut fields = Fields::default();
         event.record(&mut fields);
+        if meta.target() == DROP_TARGET {
+            self.name_nodes(&mut fields);
+        }
         let now = self.clock.now();
-        let (tid, node) = self.node();
-        let mut out = self.out.lock().unwrap_or_else(|e| e.into_inner());
-        match self.format {
+        let (pid, node) = self.node();
+        let text = match self.format {
             TraceFormat::Text => {
                 let msg = fields.message.as_deref().unwrap_or("");
                 let pairs = fields.pairs();
                 let sep = if pairs.is_empty() || msg.is_empty() { "" } else { " " };
-                out.line(&format!("t={now} {node} {} {}: {msg}{sep}{pairs}\n", meta.level(), meta.target()));
+                format!("t={now} {node} {} {}: {msg}{sep}{pairs}\n", meta.level(), meta.target())
             }
             TraceFormat::JsonLines => {
                 let mut obj = json!({
@@ -159,68 +124,62 @@ where
                     obj["message"] = Value::from(m);
                 }
                 obj["fields"] = Value::Object(fields.map);
-                out.line(&format!("{obj}\n"));
+                format!("{obj}\n")
             }
             TraceFormat::Chrome => {
-                let control = meta.target() == CONTROL_TARGET;
+                let global = is_global(meta.target());
                 let name = fields.message.clone().unwrap_or_else(|| meta.target().to_string());
-                let name = match fields.map.get("command") {
-                    Some(Value::String(c)) if control => format!("{name}: {c}"),
-                    _ => name,
-                };
-                let item = json!({
-                    "name": name,
-                    "cat": meta.target(),
-                    "ph": "i",
-                    "s": if control { "g" } else { "t" },
-                    "ts": micros(now),
-                    "pid": 1,
-                    "tid": tid,
-                    "args": Value::Object(fields.map),
+                // `applied: pause b`, `phase: during`, `verdict: recovered`.
+                let detail = ["command", "phase", "verdict"].iter().find_map(|k| match fields.map.get(*k) {
+                    Some(Value::String(c)) if global => Some(c.clone()),
+                    _ => None,
                 });
-                Self::chrome_item(&mut out, &item);
+                let name = match detail {
+                    Some(d) => format!("{name}: {d}"),
+                    None => name,
+                };
+                let pid = if global { chrome::SIM_PID } else { pid };
+                let args = Value::Object(fields.map);
+                let mut state = self.lock();
+                let text = state.chrome.instant(name, meta.target(), global, now, pid, args);
+                state.write(&text);
+                return;
             }
-        }
+        };
+        self.lock().write(&text);
     }
 
-    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, _ctx: Context<'_, S>) {
         if self.format != TraceFormat::Chrome {
             return;
         }
-        let (tid, _) = self.node();
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(Track(tid));
-        }
+        let (pid, _) = self.node();
         let mut fields = Fields::default();
         attrs.record(&mut fields);
-        let item = json!({
-            "name": attrs.metadata().name(),
-            "cat": attrs.metadata().target(),
-            "ph": "b",
-            "id": id.into_u64(),
-            "ts": micros(self.clock.now()),
-            "pid": 1,
-            "tid": tid,
-            "args": Value::Object(fields.map),
-        });
-        Self::chrome_item(&mut self.out.lock().unwrap_or_else(|e| e.into_inner()), &item);
+        let meta = attrs.metadata();
+        let mut state = self.lock();
+        if let Some(text) = state.chrome.begin(
+            id.into_u64(),
+            meta.name(),
+            meta.target(),
+            self.clock.now(),
+            pid,
+            Value::Object(fields.map),
+        ) {
+            state.write(&text);
+        }
     }
 
-    fn on_close(&self, id: Id, ctx: Context<'_, S>) {
+    fn on_close(&self, id: Id, _ctx: Context<'_, S>) {
         if self.format != TraceFormat::Chrome {
             return;
         }
-        let Some(span) = ctx.span(&id) else { return };
-        let tid = span.extensions().get::<Track>().map_or(0, |t| t.0);
-        let item = json!({
-            "name": span.metadata().name(),
-            "cat": span.metadata().target(),
-            "ph": "e",
-            "id": id.into_u64(),
-            "ts": micros(self.clock.now()),
-            "pid": 1,
-            "tid": tid,
-        });
-        Self::chrome_item(&mut self.out.lock().unwrap_or_else(|e| e.into_inner()), &item);
+        let mut state = self.lock();
+        if state.sink.is_done() {
+            return;
+        }
+        if let Some(text) = state.chrome.end(id.into_u64(), self.clock.now()) {
+            state.write(&text);
+        }
     }
 }

@@ -98,12 +98,12 @@ impl Shared {
         // request's slice in a Chrome trace.
         let _span = tracing::info_span!("request", id);
         let created = ctx.now();
-        ctx.count(metric::OFFERED, 1);
+        metric::OFFERED.add(1);
         let mut wait = Duration::ZERO;
         for attempt in 0..=self.config.max_retries {
             if attempt > 0 {
                 if self.budget.as_ref().is_some_and(|b| !b.borrow_mut().try_spend()) {
-                    ctx.count(metric::BUDGET_EXHAUSTED, 1);
+                    metric::BUDGET_EXHAUSTED.add(1);
                     tracing::debug!(id, attempt, "no retry: budget exhausted");
                     break;
                 }
@@ -114,14 +114,14 @@ impl Shared {
                 }
             }
             if !self.breaker_allows(ctx.now()) {
-                ctx.count(metric::BREAKER_OPEN, 1);
-                ctx.count(metric::SHED, 1);
+                metric::BREAKER_OPEN.add(1);
+                metric::SHED.add(1);
                 tracing::debug!(id, attempt, "failed fast: breaker open");
                 break;
             }
-            ctx.count(metric::ATTEMPTS, 1);
+            metric::ATTEMPTS.add(1);
             if attempt > 0 {
-                ctx.count(metric::RETRIES, 1);
+                metric::RETRIES.add(1);
             }
             let (tx, rx) = oneshot::channel();
             self.waiters.borrow_mut().insert((id, attempt), tx);
@@ -129,8 +129,8 @@ impl Shared {
             ctx.send(self.server, &Msg::Request { id, attempt, deadline });
             match ctx.timeout(self.config.timeout, rx).await {
                 Ok(Ok(Outcome::Ok)) => {
-                    ctx.count(metric::GOODPUT, 1);
-                    ctx.record_duration(metric::LATENCY, ctx.now() - created);
+                    metric::GOODPUT.add(1);
+                    metric::LATENCY.record(ctx.now() - created);
                     if let Some(b) = &self.budget {
                         b.borrow_mut().deposit();
                     }
@@ -138,18 +138,18 @@ impl Shared {
                     return;
                 }
                 Ok(Ok(Outcome::Rejected) | Err(_)) => {
-                    ctx.count(metric::SHED, 1);
+                    metric::SHED.add(1);
                     self.breaker_record(false);
                 }
                 Err(_elapsed) => {
                     self.waiters.borrow_mut().remove(&(id, attempt));
-                    ctx.count(metric::TIMEOUTS, 1);
+                    metric::TIMEOUTS.add(1);
                     tracing::debug!(id, attempt, "timed out");
                     self.breaker_record(false);
                 }
             }
         }
-        ctx.count(metric::FAILED, 1);
+        metric::FAILED.add(1);
     }
 }
 
@@ -189,7 +189,7 @@ impl Node<Msg> for Client {
                     let _ = tx.send(outcome);
                 }
                 // The attempt already timed out: the server worked for nobody.
-                None => ctx.count(metric::LATE, 1),
+                None => metric::LATE.add(1),
             }
         }
     }

@@ -57,42 +57,44 @@ pub enum Outcome {
     Rejected,
 }
 
-/// Metric names the study records (all counters unless noted).
+/// The metrics the study records (all counters unless noted).
 pub mod metric {
+    use faultline::metrics::{Counter, DurationHistogram, Gauge};
+
     /// New requests.
-    pub const OFFERED: &str = "offered";
+    pub static OFFERED: Counter = Counter::new("offered");
     /// Attempts sent, retries included.
-    pub const ATTEMPTS: &str = "attempts";
+    pub static ATTEMPTS: Counter = Counter::new("attempts");
     /// Retries sent.
-    pub const RETRIES: &str = "retries";
+    pub static RETRIES: Counter = Counter::new("retries");
     /// Successes that reached their client within its timeout.
-    pub const GOODPUT: &str = "goodput";
+    pub static GOODPUT: Counter = Counter::new("goodput");
     /// Attempts the client gave up on.
-    pub const TIMEOUTS: &str = "timeouts";
+    pub static TIMEOUTS: Counter = Counter::new("timeouts");
     /// Attempts refused by the server or failed fast by the breaker (client side).
-    pub const SHED: &str = "shed";
+    pub static SHED: Counter = Counter::new("shed");
     /// Retries not sent because the retry budget was empty.
-    pub const BUDGET_EXHAUSTED: &str = "budget_exhausted";
+    pub static BUDGET_EXHAUSTED: Counter = Counter::new("budget_exhausted");
     /// Attempts failed fast by an open breaker.
-    pub const BREAKER_OPEN: &str = "breaker_open";
+    pub static BREAKER_OPEN: Counter = Counter::new("breaker_open");
     /// Server refusals because the queue was full.
-    pub const REJECTED: &str = "rejected";
+    pub static REJECTED: Counter = Counter::new("rejected");
     /// Server refusals of the oldest queued request when the queue was too long.
-    pub const SHED_OLDEST: &str = "shed_oldest";
+    pub static SHED_OLDEST: Counter = Counter::new("shed_oldest");
     /// Replies that came after their attempt timed out: work done for nobody.
-    pub const LATE: &str = "late";
+    pub static LATE: Counter = Counter::new("late");
     /// Requests that gave up.
-    pub const FAILED: &str = "failed";
+    pub static FAILED: Counter = Counter::new("failed");
     /// Server drops of expired requests.
-    pub const EXPIRED: &str = "expired";
+    pub static EXPIRED: Counter = Counter::new("expired");
     /// Server drops of requests that could not finish in time.
-    pub const UNFINISHABLE: &str = "unfinishable";
+    pub static UNFINISHABLE: Counter = Counter::new("unfinishable");
     /// Attempts served (useful or not).
-    pub const SERVED: &str = "served";
+    pub static SERVED: Counter = Counter::new("served");
     /// Queue length (gauge).
-    pub const QUEUE: &str = "queue";
+    pub static QUEUE: Gauge = Gauge::new("queue");
     /// Requests in service (gauge).
-    pub const CONCURRENCY: &str = "concurrency";
+    pub static CONCURRENCY: Gauge = Gauge::new("concurrency");
     /// End-to-end latency of successful requests, retries included (duration).
-    pub const LATENCY: &str = "latency";
+    pub static LATENCY: DurationHistogram = DurationHistogram::new("latency");
 }

@@ -8,6 +8,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use faultline::async_trait;
+use faultline::metrics::Counter;
 use faultline::{Context, Node, NodeId, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -94,22 +95,22 @@ impl ServerConfig {
     }
 
     /// Why `job` should not be served at `now`, if it should not.
-    fn refuse(&self, job: &Job, now: SimTime, active: usize) -> Option<&'static str> {
+    fn refuse(&self, job: &Job, now: SimTime, active: usize) -> Option<&'static Counter> {
         let deadline = job.deadline?;
         match self.deadline {
             DeadlinePolicy::Off => None,
-            _ if now > deadline => Some(metric::EXPIRED),
+            _ if now > deadline => Some(&metric::EXPIRED),
             DeadlinePolicy::Unfinishable if now + self.service_time(active + 1) > deadline => {
-                Some(metric::UNFINISHABLE)
+                Some(&metric::UNFINISHABLE)
             }
             _ => None,
         }
     }
 }
 
-fn gauges(ctx: &Context<Msg>, st: &State) {
-    ctx.gauge(metric::QUEUE, st.queue.len() as i64);
-    ctx.gauge(metric::CONCURRENCY, st.active as i64);
+fn gauges(st: &State) {
+    metric::QUEUE.set(st.queue.len() as i64);
+    metric::CONCURRENCY.set(st.active as i64);
 }
 
 /// Takes the next queued job worth serving, dropping those the deadline policy refuses.
@@ -119,8 +120,8 @@ fn next_job(ctx: &Context<Msg>, config: &ServerConfig, st: &mut State) -> Option
         let job = if lifo { st.queue.pop_back()? } else { st.queue.pop_front()? };
         match config.refuse(&job, ctx.now(), st.active) {
             Some(reason) => {
-                ctx.count(reason, 1);
-                tracing::debug!(id = job.id, attempt = job.attempt, reason, "dropped");
+                reason.add(1);
+                tracing::debug!(id = job.id, attempt = job.attempt, reason = reason.name(), "dropped");
             }
             None => return Some(job),
         }
@@ -133,17 +134,17 @@ async fn serve(ctx: Context<Msg>, config: Rc<ServerConfig>, state: Rc<RefCell<St
         let active = state.borrow().active;
         ctx.sleep(config.service_time(active)).await;
         ctx.send(job.from, &Msg::Reply { id: job.id, attempt: job.attempt, outcome: Outcome::Ok });
-        ctx.count(metric::SERVED, 1);
+        metric::SERVED.add(1);
         let mut st = state.borrow_mut();
         match next_job(&ctx, &config, &mut st) {
             Some(next) => job = next,
             None => {
                 st.active -= 1;
-                gauges(&ctx, &st);
+                gauges(&st);
                 return;
             }
         }
-        gauges(&ctx, &st);
+        gauges(&st);
     }
 }
 
@@ -157,28 +158,28 @@ impl Node<Msg> for Server {
             let Msg::Request { id, attempt, deadline } = envelope.msg else { continue };
             let job = Job { from: envelope.from, id, attempt, deadline };
             let mut st = state.borrow_mut();
-            let reject = |ctx: &Context<Msg>, job: &Job, why: &str| {
-                ctx.count(why, 1);
+            let reject = |ctx: &Context<Msg>, job: &Job, why: &Counter| {
+                why.add(1);
                 ctx.send(job.from, &Msg::Reply { id: job.id, attempt: job.attempt, outcome: Outcome::Rejected });
             };
             if st.active < config.capacity {
                 if let Some(reason) = config.refuse(&job, ctx.now(), st.active) {
-                    ctx.count(reason, 1);
+                    reason.add(1);
                     continue;
                 }
                 st.active += 1;
                 ctx.spawn(serve(ctx.clone(), config.clone(), state.clone(), job));
             } else if config.queue_limit.is_some_and(|limit| st.queue.len() >= limit) {
-                reject(&ctx, &job, metric::REJECTED);
+                reject(&ctx, &job, &metric::REJECTED);
             } else {
                 st.queue.push_back(job);
                 if config.shed_above.is_some_and(|n| st.queue.len() > n)
                     && let Some(oldest) = st.queue.pop_front()
                 {
-                    reject(&ctx, &oldest, metric::SHED_OLDEST);
+                    reject(&ctx, &oldest, &metric::SHED_OLDEST);
                 }
             }
-            gauges(&ctx, &st);
+            gauges(&st);
         }
     }
 }

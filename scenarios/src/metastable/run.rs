@@ -111,12 +111,17 @@ fn windows(metrics: &MetricsReport, n: usize, width: f64) -> Vec<Window> {
         v
     };
     let count = |name: &str| series(name, |w| w.sum as i64);
-    let (offered, attempts, retries, goodput) =
-        (count(metric::OFFERED), count(metric::ATTEMPTS), count(metric::RETRIES), count(metric::GOODPUT));
-    let (timeouts, late, shed) = (count(metric::TIMEOUTS), count(metric::LATE), count(metric::SHED));
-    let (expired, unfinishable) = (count(metric::EXPIRED), count(metric::UNFINISHABLE));
-    let (queue, concurrency) = (series(metric::QUEUE, |w| w.max), series(metric::CONCURRENCY, |w| w.max));
-    let latency = metrics.metric(metric::LATENCY).map(|m| m.windows()).unwrap_or_default();
+    let (offered, attempts, retries, goodput) = (
+        count(metric::OFFERED.name()),
+        count(metric::ATTEMPTS.name()),
+        count(metric::RETRIES.name()),
+        count(metric::GOODPUT.name()),
+    );
+    let (timeouts, late, shed) =
+        (count(metric::TIMEOUTS.name()), count(metric::LATE.name()), count(metric::SHED.name()));
+    let (expired, unfinishable) = (count(metric::EXPIRED.name()), count(metric::UNFINISHABLE.name()));
+    let (queue, concurrency) = (series(metric::QUEUE.name(), |w| w.max), series(metric::CONCURRENCY.name(), |w| w.max));
+    let latency = metrics.metric(metric::LATENCY.name()).map(|m| m.windows()).unwrap_or_default();
     let ms = |ns: Option<u64>| ns.map(|v| v as f64 / 1e6);
     (0..n)
         .map(|i| Window {
@@ -218,14 +223,14 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Res
     // The run may end before --duration (a `stop` command): the windows end with it.
     let windows = windows(&report.metrics, (report.end.as_secs_f64() / width).ceil() as usize, width);
     let trigger = trigger(params, &plan);
-    let latency = report.metrics.metric(metric::LATENCY);
+    let latency = report.metrics.metric(metric::LATENCY.name());
     let (phases, recovery, verdict) =
         analyze(&windows, width, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
     let count = |name: &str| report.metrics.metric(name).map_or(0, |m| m.total() as u64);
     let totals = Totals {
         counts: windows.iter().map(|w| w.counts).sum(),
-        failed: count(metric::FAILED),
-        served: count(metric::SERVED),
+        failed: count(metric::FAILED.name()),
+        served: count(metric::SERVED.name()),
     };
     let speed = Speed {
         wall_s,

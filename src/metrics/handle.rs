@@ -1,0 +1,142 @@
+//! Typed metric handles: a metric declared once as a `static`, resolved to a numeric id on its
+//! first use, so that recording a sample costs an index in the store, not a string lookup.
+//!
+//! ```
+//! use faultline::metrics::{Counter, DurationHistogram};
+//!
+//! static REQUESTS: Counter = Counter::new("requests");
+//! static LATENCY: DurationHistogram = DurationHistogram::new("latency");
+//!
+//! REQUESTS.add(1); // inside a node: labelled with it, stamped with virtual time
+//! LATENCY.record(std::time::Duration::from_millis(3));
+//! ```
+//!
+//! Ids come from one process-wide registry of names, so a handle and the string functions
+//! ([`count`](super::count) and the rest) that name the same metric land in the same series.
+//! Ids never reach a report: reports order metrics by name.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use super::METRIC_TARGET;
+
+/// Every metric name the process has used, and its id (its index in `names`).
+struct Registry {
+    ids: BTreeMap<&'static str, u32>,
+    names: Vec<&'static str>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { ids: BTreeMap::new(), names: Vec::new() });
+
+fn registry() -> std::sync::MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The id of metric `name`, registering it on first use. A name given at run time is copied
+/// once into static memory: metric names come from code, so they are few.
+pub(crate) fn id_of(name: &str) -> u32 {
+    let mut reg = registry();
+    if let Some(&id) = reg.ids.get(name) {
+        return id;
+    }
+    let id = u32::try_from(reg.names.len()).expect("fewer than 2^32 metric names");
+    let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    reg.names.push(name);
+    reg.ids.insert(name, id);
+    id
+}
+
+/// The name of metric `id`.
+pub(crate) fn name_of(id: u32) -> &'static str {
+    registry().names[id as usize]
+}
+
+/// A metric's name and its id, resolved once.
+#[derive(Debug)]
+struct Key {
+    name: &'static str,
+    id: OnceLock<u32>,
+}
+
+impl Key {
+    const fn new(name: &'static str) -> Self {
+        Key { name, id: OnceLock::new() }
+    }
+
+    #[inline]
+    fn id(&self) -> u64 {
+        u64::from(*self.id.get_or_init(|| id_of(self.name)))
+    }
+}
+
+macro_rules! handle {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug)]
+        pub struct $name(Key);
+
+        impl $name {
+            /// A handle for the metric `name`; declare it as a `static`.
+            pub const fn new(name: &'static str) -> Self {
+                $name(Key::new(name))
+            }
+
+            /// The metric's name, as reports show it.
+            pub fn name(&self) -> &'static str {
+                self.0.name
+            }
+        }
+    };
+}
+
+handle!(
+    /// A counter: a total of increments, and the increments per window.
+    Counter
+);
+handle!(
+    /// A level (queue length, connections): each node's last value; merged over nodes, the
+    /// sum of every node's last value.
+    Gauge
+);
+handle!(
+    /// A histogram of unitless samples (sizes, counts per request).
+    Histogram
+);
+handle!(
+    /// A histogram of durations, recorded in nanoseconds.
+    DurationHistogram
+);
+
+impl Counter {
+    /// Adds `n`.
+    #[inline]
+    pub fn add(&self, n: u64) {
+        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, count = n);
+    }
+}
+
+impl Gauge {
+    /// Sets the level of the node recording it to `value`.
+    #[inline]
+    pub fn set(&self, value: i64) {
+        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, gauge = value);
+    }
+}
+
+impl Histogram {
+    /// Records one sample.
+    #[inline]
+    pub fn record(&self, value: u64) {
+        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, value);
+    }
+}
+
+impl DurationHistogram {
+    /// Records one duration (saturating at `u64::MAX` nanoseconds, about 584 years).
+    #[inline]
+    pub fn record(&self, d: Duration) {
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, nanos);
+    }
+}
