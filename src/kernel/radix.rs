@@ -7,6 +7,9 @@
 //! keys makes ~17 scattered, cache-missing compares per pop. Keys come out in exactly the order
 //! of a binary heap of the same keys (they are unique, and the order is that of `u128`).
 
+/// Largest emptied bucket buffer kept for reuse, in keys (16 KiB).
+const SPARE_MAX: usize = 1024;
+
 /// The buckets; see the module doc.
 #[derive(Debug)]
 pub(crate) struct RadixHeap {
@@ -127,7 +130,12 @@ impl RadixHeap {
                 }
             }
             keys.clear();
-            self.spare = keys;
+            // A bucket is emptied only here. Keep a small buffer for the next bucket to swap
+            // in, but free a large one: otherwise each of the 129 buckets would keep the
+            // largest size it ever had (up to every key at once), 10x the keys' own memory.
+            if keys.capacity() <= SPARE_MAX {
+                self.spare = keys;
+            }
             return Some(());
         }
         None
@@ -264,6 +272,17 @@ mod tests {
             assert!(heap.peek().is_none_or(|r| r.0 > max));
             now += u128::from(next(&mut state) % 4);
         }
+    }
+
+    #[test]
+    fn emptied_buckets_give_their_memory_back() {
+        let mut r = RadixHeap::default();
+        // 300k keys in one bucket, then drained: they pass through lower buckets on the way.
+        for k in 0..300_000u128 {
+            r.push((1 << 90) + k * 7);
+        }
+        while r.pop().is_some() {}
+        assert!(r.capacity() <= 130 * SPARE_MAX, "{} key slots still held", r.capacity());
     }
 
     #[test]
