@@ -9,7 +9,6 @@
 mod node;
 mod pace;
 mod queue;
-mod radix;
 mod task;
 
 use std::cell::RefCell;
