@@ -5,12 +5,13 @@
 
 use std::time::Duration;
 
+use faultline::check::{Checker, Explained, Explanation, ModelKind, Verdict, format};
 use faultline::{Command, Latency, Sim, SimTime};
 use faultline_nodes::cap::analysis::{self, Span};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{
     ClientConfig, Cluster, ClusterConfig, Consistency, CoordinatorMode, Event, EventType, Load, Msg, Observer, OpKind,
-    PartitionConfig, ReadRepair, Sloppy, Versions, history, install, to_json_lines,
+    PartitionConfig, ReadRepair, Sloppy, Versions, check_history, history, install, to_json_lines,
 };
 
 fn ms(n: u64) -> Duration {
@@ -41,6 +42,21 @@ fn run(
     let report = sim.report();
     assert!(report.panics.is_empty(), "{:?}", report.panics);
     (observer.observations(), layout)
+}
+
+/// The checker's verdict on the run's history, each key a register. The budget is generous
+/// for a debug build; a test that needs a definite answer asserts it is not `Unknown`.
+fn verdict(obs: &Observations) -> Verdict {
+    let history = check_history(obs).expect("the observer's operations form a history");
+    let started = std::time::Instant::now();
+    let verdict = Checker::new().timeout(Duration::from_secs(60)).check_as(ModelKind::Register, &history);
+    println!(
+        "checked {} operations in {:?}: {}",
+        history.len(),
+        started.elapsed(),
+        verdict.as_ref().map_or("error", Verdict::name)
+    );
+    verdict.expect("reads and writes are register operations")
 }
 
 fn write_p50(cluster: &ClusterConfig, clients: &ClientConfig) -> f64 {
@@ -124,6 +140,12 @@ fn under_partition_eventual_stays_available_serves_stale_reads_and_converges_aft
     // The background replication resends what the cut dropped: within a resend period or two.
     let converged = analysis::convergence(&obs, &layout.ring, span.to).expect("replicas converge after the heal");
     assert!(converged <= eventual.background_every * 2, "{converged:?}");
+    // The checker, knowing nothing of the partition, finds that no order explains the reads.
+    let why = verdict(&obs);
+    println!("{why}");
+    let why = why.explanation().unwrap_or_else(|| panic!("eventual under partition: {}", why.name()));
+    let during = |call: u64| call >= span.from.as_nanos() && call < span.to.as_nanos();
+    assert!(why.ops.iter().any(|o| during(o.call)), "the reads that cannot be ordered ran during the cut: {why}");
 }
 
 #[test]
@@ -276,10 +298,10 @@ fn check_history_shape(lines: &str) -> usize {
 }
 
 #[test]
-fn abd_strong_quorums_with_sync_read_repair_and_logical_versions_is_never_stale() {
-    // The linearizability check of these histories waits for the checker (faultline::check):
-    // until it merges, this test pins what the truth can judge without one (no read misses
-    // an acknowledged write, none is lost) and the history's shape.
+fn abd_strong_quorums_with_sync_read_repair_and_logical_versions_are_linearizable() {
+    // The checker judges each history, crash and partition included (writes left `info` by
+    // the cut may take effect or not); the truth agrees (no read misses an acknowledged
+    // write, none is lost), and the history has the shape a checker expects.
     let abd = ClusterConfig {
         read_repair: ReadRepair::Sync,
         versions: Versions::Logical,
@@ -303,7 +325,53 @@ fn abd_strong_quorums_with_sync_read_repair_and_logical_versions_is_never_stale(
         let lines = to_json_lines(&history(&obs));
         assert!(check_history_shape(&lines) > 1000);
         assert!(lines.contains(r#""type":"info""#), "seed {seed}: the partition leaves indeterminate writes");
+        assert_eq!(verdict(&obs), Verdict::Linearizable, "seed {seed}");
     }
+}
+
+/// The history as the study writes it (JSON lines), read back by the checker's own parser.
+fn read_back(obs: &Observations) -> faultline::check::History {
+    let lines = to_json_lines(&history(obs));
+    format::parse(&lines, None).unwrap_or_else(|e| panic!("the cap history reads back: {e}"))
+}
+
+#[test]
+fn the_json_lines_history_reads_back_through_the_checker_format_with_the_same_verdict() {
+    // 6 s of three clients on five keys, r2 and c2 cut off from 2 s to 4 s: weak answers from
+    // one replica on each side, ABD waits for majorities.
+    let clients = ClientConfig { keys: 5, stop: Duration::from_secs(6), ..ClientConfig::default() };
+    let cut = |sim: &Sim<Msg>, layout: &Cluster| {
+        let minority = layout.side(sim, &layout.minority());
+        sim.schedule(at(Duration::from_secs(2)), Command::partition(vec![minority])).unwrap();
+        sim.schedule(at(Duration::from_secs(4)), Command::heal()).unwrap();
+    };
+    let weak = ClusterConfig { consistency: Consistency::Weak, ..ClusterConfig::default() };
+    let abd = ClusterConfig { read_repair: ReadRepair::Sync, versions: Versions::Logical, ..ClusterConfig::default() };
+    let mut names = Vec::new();
+    for cluster in [weak, abd] {
+        let (obs, _) = run(13, &cluster, &clients, cut);
+        let direct = check_history(&obs).unwrap();
+        let parsed = read_back(&obs);
+        let ops = |h: &faultline::check::History| {
+            let mut ops = h.operations().to_vec();
+            ops.sort_by_key(|o| (o.call, o.process));
+            ops
+        };
+        assert!(direct.len() > 500, "{}", direct.len());
+        assert_eq!(ops(&parsed), ops(&direct), "the same operations, whichever way they came");
+        let checker = Checker::new().timeout(Duration::from_secs(60));
+        let from_file = checker.check_as(ModelKind::Register, &parsed).unwrap();
+        let from_run = verdict(&obs);
+        assert_eq!(from_file.name(), from_run.name());
+        let reads = |v: &Verdict| {
+            v.explanation().map(|e| e.ops.iter().map(|o| (o.process, o.what.clone(), o.call)).collect::<Vec<_>>())
+        };
+        assert_eq!(reads(&from_file), reads(&from_run), "{from_file}");
+        names.push(from_run.name());
+    }
+    // Weak under a partition: the minority side's writes and reads cannot be ordered with the
+    // majority's. ABD over the same cut: linearizable.
+    assert_eq!(names, ["not-linearizable", "linearizable"]);
 }
 
 #[test]
@@ -404,9 +472,23 @@ fn quorums_without_sync_read_repair_let_a_later_read_return_an_older_value_and_a
     let (plain, obs) = inversions_after_a_partition(&ClusterConfig::default());
     println!("strong, no read repair: {} new-old inversions", plain.count);
     assert!(plain.count > 0, "{plain:?}");
-    // Pin the witness as a history a checker can read: the write the first read saw, the
-    // write the second returned, and the two reads, in time order.
-    let w = &plain.examples[0];
+    // The checker knows nothing of versions or replicas, and finds the same anomaly: no order
+    // of the operations on the key explains the reads, and its smallest reason is two reads,
+    // the second begun after the first ended and returning an older value than the first, one
+    // of the inversions the truth found.
+    let why = verdict(&obs);
+    println!("{why}");
+    let why = why.explanation().expect("the checker finds the inversion");
+    assert!(why.minimal, "{why}");
+    let [r1, r2] = why.ops.as_slice() else { panic!("two reads: {why}") };
+    let span = |op: &Explained| (op.process, op.call, op.end.expect("a read that returned"));
+    let w = plain.examples.iter().find(|w| (w.first, w.second) == (span(r1), span(r2)));
+    let w = w.unwrap_or_else(|| panic!("{why} is none of the inversions found: {plain:?}"));
+    assert_eq!(why.key, Some(faultline::check::Value::Int(w.key.into())));
+    assert_eq!(r1.what, format!("read -> {}", w.newer));
+    assert_eq!(r2.what, format!("read -> {}", w.returned.map_or("nil".to_string(), |v| v.to_string())));
+    // Pin the witness as a history of its own: the write the first read saw, the write the
+    // second returned, and the two reads, in time order.
     let events = history(&obs);
     let of = |value: u64| events.iter().filter(move |e| e.f == "write" && e.value == value).cloned();
     let read = |(process, invoke, _): (u64, u64, u64)| {
@@ -418,12 +500,20 @@ fn quorums_without_sync_read_repair_let_a_later_read_return_an_older_value_and_a
     let mut witness: Vec<Event> =
         of(w.newer).chain(w.returned.into_iter().flat_map(of)).chain(read(w.first)).chain(read(w.second)).collect();
     witness.sort_by_key(|e| (e.time, e.kind != EventType::Invoke));
-    println!("{}", to_json_lines(&witness));
+    let lines = to_json_lines(&witness);
+    println!("{lines}");
     let [r1_ok, r2_invoke] = [read(w.first)[1].clone(), read(w.second)[0].clone()];
     let newer_ok = witness.iter().find(|e| e.value == w.newer && e.f == "write" && e.kind != EventType::Invoke);
     assert!(newer_ok.is_none_or(|e| e.time > r1_ok.time), "the first read caught the write on its way");
     assert_eq!(r1_ok.value, serde_json::Value::from(w.newer));
     assert!(r1_ok.time < r2_invoke.time, "the second read began after the first ended");
+    // Alone, those four operations are not linearizable either, for the same two reads.
+    let pinned = format::parse(&lines, None).expect("the witness reads back");
+    assert_eq!(pinned.len(), 3 + usize::from(w.returned.is_some()), "{lines}");
+    let alone = Checker::new().check_as(ModelKind::Register, &pinned).unwrap();
+    let alone = alone.explanation().unwrap_or_else(|| panic!("the witness alone: {}", alone.name()));
+    let reads = |e: &Explanation| e.ops.iter().map(|o| (o.process, o.what.clone(), o.call, o.end)).collect::<Vec<_>>();
+    assert_eq!(reads(alone), reads(why), "{alone}");
     // The cure: write back to a quorum before answering (ABD, with logical versions).
     let abd = ClusterConfig { read_repair: ReadRepair::Sync, versions: Versions::Logical, ..ClusterConfig::default() };
     let (cured, _) = inversions_after_a_partition(&abd);

@@ -4,5 +4,6 @@
 #![warn(missing_docs)]
 
 pub mod cap;
+pub mod crdt;
 pub mod csi;
 pub mod metastable;

@@ -2,21 +2,20 @@
 //! (exit code 2), config files, and setting a parameter by name (for sweeps).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::Args;
 use faultline::{ControlHandle, Message, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::{ControlSource, LiveControl, Nemesis, Resolver, Script, Timeline, compile, parse_script};
+use faultline_faults::{
+    ControlSource, LiveControl, Nemesis, Resolver, Script, Timeline, compile_limited, parse_script,
+};
+
+use crate::study::RunLimits;
+use crate::study::config::read_limited;
 
 /// Bad input: a flag, a config line, a fault script. Printed as `error: ...`, exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InputError(pub String);
-
-/// Reads a duration flag written with a unit (`500ms`, `3s`, `2m`).
-pub fn duration_arg(s: &str) -> Result<Duration, String> {
-    faultline::parse_duration(s).map_err(|e| e.to_string())
-}
 
 /// Faults for any scenario: a script, a nemesis, live control, real-time pacing.
 #[derive(Args, Debug, Clone, Default)]
@@ -77,23 +76,38 @@ impl FaultPlan {
         seed: u64,
         horizon: SimTime,
     ) -> Result<FaultPlan, InputError> {
+        Self::prepare_limited(script_file, nemesis, resolver, seed, horizon, &RunLimits::default())
+    }
+
+    /// [`FaultPlan::prepare`] within `limits` (`--max-input-bytes` for the script file,
+    /// `--max-fault-commands` for what the script and the nemesis compile to).
+    pub fn prepare_limited(
+        script_file: Option<&Path>,
+        nemesis: Option<&str>,
+        resolver: &Resolver,
+        seed: u64,
+        horizon: SimTime,
+        limits: &RunLimits,
+    ) -> Result<FaultPlan, InputError> {
+        let max_commands = usize::try_from(limits.max_fault_commands).unwrap_or(usize::MAX);
         let mut script = Script::default();
         if let Some(path) = script_file {
-            let text =
-                std::fs::read_to_string(path).map_err(|e| InputError(format!("--faults {}: {e}", path.display())))?;
+            let text = read_limited(path, "--faults", limits.max_input_bytes)?;
             script = parse_script(&text).map_err(|e| InputError(format!("{}: {e}", path.display())))?;
         }
         let nemesis_script = match nemesis {
             Some(spec) => {
                 let n: Nemesis = spec.parse().map_err(|e: faultline_faults::NemesisError| InputError(e.to_string()))?;
-                let generated = n.generate(resolver, seed, horizon).map_err(|e| InputError(e.to_string()))?;
+                let generated =
+                    n.generate_limited(resolver, seed, horizon, max_commands).map_err(|e| InputError(e.to_string()))?;
                 script.entries.extend(generated.entries.iter().cloned());
                 Some(generated)
             }
             None => None,
         };
         let what = script_file.map_or_else(|| "--nemesis".to_string(), |p| p.display().to_string());
-        let timeline = compile(&script, resolver, seed, horizon).map_err(|e| InputError(format!("{what}: {e}")))?;
+        let timeline = compile_limited(&script, resolver, seed, horizon, max_commands)
+            .map_err(|e| InputError(format!("{what}: {e}")))?;
         Ok(FaultPlan { script, nemesis_script, timeline })
     }
 
@@ -124,29 +138,4 @@ pub fn check_realtime(x: Option<f64>) -> Result<(), InputError> {
         }
         _ => Ok(()),
     }
-}
-
-/// Reads a TOML config into `T`; errors name the file, line and column.
-pub fn read_config<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, InputError> {
-    let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("--config {}: {e}", path.display())))?;
-    toml::from_str(&text).map_err(|e| InputError(format!("--config {}: {e}", path.display())))
-}
-
-/// Sets field `key` of a serializable value to `value` (written as on the command line), for
-/// sweeps: numbers stay numbers, and durations and names stay text.
-pub fn set_field<T: serde::Serialize + serde::de::DeserializeOwned>(
-    params: &T,
-    key: &str,
-    value: &str,
-) -> Result<T, InputError> {
-    let field = key.replace('-', "_");
-    let mut json = serde_json::to_value(params).map_err(|e| InputError(e.to_string()))?;
-    let slot = json.get_mut(&field).ok_or_else(|| InputError(format!("--sweep: no parameter '{key}'")))?;
-    *slot = match slot {
-        serde_json::Value::String(_) => serde_json::Value::from(value),
-        _ => {
-            serde_json::from_str(value).map_err(|_| InputError(format!("--sweep {key}: '{value}' is not a number")))?
-        }
-    };
-    serde_json::from_value(json).map_err(|e| InputError(format!("--sweep {key}={value}: {e}")))
 }

@@ -8,4 +8,5 @@ pub mod cli;
 pub mod metastable;
 pub mod report;
 pub mod rss;
+pub mod study;
 pub mod sweep;

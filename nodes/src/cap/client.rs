@@ -156,24 +156,24 @@ impl Shared {
         };
         let started = ctx.now();
         let handle = self.setup.observer.invoke(record);
-        ctx.count(metric::OPS, 1);
+        metric::OPS.add(1);
         let result = self.perform(op).await;
         let (outcome, read, version) = match result {
             Some(OpResult::Read(values)) => (Outcome::Ok, values, None),
             Some(OpResult::Written(version)) => (Outcome::Ok, Vec::new(), Some(version)),
             Some(OpResult::Unavailable) => {
-                ctx.count(metric::UNAVAILABLE, 1);
+                metric::UNAVAILABLE.add(1);
                 (if write { Outcome::Info } else { Outcome::Fail }, Vec::new(), None)
             }
             None => {
-                ctx.count(metric::TIMEOUTS, 1);
+                metric::TIMEOUTS.add(1);
                 (if write { Outcome::Info } else { Outcome::Fail }, Vec::new(), None)
             }
         };
         if outcome == Outcome::Ok {
-            ctx.count(metric::OK, 1);
-            let latency = if write { metric::WRITE_LATENCY } else { metric::READ_LATENCY };
-            ctx.record_duration(latency, ctx.now() - started);
+            metric::OK.add(1);
+            let latency = if write { &metric::WRITE_LATENCY } else { &metric::READ_LATENCY };
+            latency.record(ctx.now() - started);
         }
         if let (Some(value), Some(version)) = (value, &version) {
             let acked = ctx.now();
@@ -232,7 +232,7 @@ async fn generate(shared: Rc<Shared>) {
                 (0..config.max_in_flight as u64).find(|s| !slots.contains(s))
             };
             let Some(slot) = slot else {
-                ctx.count(metric::SHED, 1);
+                metric::SHED.add(1);
                 continue;
             };
             shared.slots.borrow_mut().insert(slot);

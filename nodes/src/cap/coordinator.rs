@@ -129,7 +129,7 @@ impl Coordinator {
                     for home in missing {
                         let Some(stand_in) = fallbacks.next() else { break };
                         stand_ins.insert(stand_in, home);
-                        self.ctx.count(metric::FALLBACKS, 1);
+                        metric::FALLBACKS.add(1);
                         self.ctx.send(self.replicas[stand_in as usize], &make(req, Some(home)));
                     }
                 }
@@ -185,13 +185,13 @@ impl Coordinator {
             ReadRepair::Async => {
                 let answered_behind: Vec<u32> = sets.iter().map(|(r, _)| *r).filter(|r| behind.contains(r)).collect();
                 for r in answered_behind {
-                    self.ctx.count(metric::READ_REPAIRS, 1);
+                    metric::READ_REPAIRS.add(1);
                     // Request id 0 waits for nothing: the acknowledgement is dropped.
                     self.ctx.send(self.replicas[r as usize], &put(0, None));
                 }
             }
             ReadRepair::Sync if holders.len() < w => {
-                self.ctx.count(metric::READ_REPAIRS, behind.len() as u64);
+                metric::READ_REPAIRS.add(behind.len() as u64);
                 let need = w - holders.len();
                 let round = self.round(key, &behind, false, need, deadline, put).await;
                 self.close(round.req);
@@ -291,7 +291,7 @@ impl Coordinator {
                     break;
                 }
                 for r in behind {
-                    ctx.count(metric::BACKGROUND_PUTS, 1);
+                    metric::BACKGROUND_PUTS.add(1);
                     ctx.send(replicas[r as usize], &Msg::Put { req, key, values: values.clone(), hint_for: None });
                 }
             }

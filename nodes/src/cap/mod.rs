@@ -12,7 +12,8 @@
 //! adds replicas `r0..` and clients `c0..`, checks both configs and returns the [`Cluster`]
 //! layout), schedule faults on the built sim (`Cluster::side` names the nodes of a partition
 //! side), run it, and hand `Observer::observations()` to the functions of [`analysis`] and to
-//! [`history()`] (JSON lines for a linearizability checker).
+//! [`history()`] (JSON lines for a linearizability checker), or to [`check_history`] to judge
+//! the run with `faultline::check` directly.
 
 pub mod analysis;
 pub mod client;
@@ -33,7 +34,7 @@ pub use config::{
     ClientConfig, ClusterConfig, ConfigError, Consistency, CoordinatorMode, KeyDist, Load, PartitionConfig, ReadRepair,
     Sloppy, Versions,
 };
-pub use history::{Event, EventType, history, to_json_lines};
+pub use history::{Event, EventType, check_history, history, to_json_lines};
 pub use observer::{Observer, OpKind, OpRecord, Outcome, ProbeRecord, StoreRecord};
 pub use replica::{Replica, Setup};
 pub use ring::Ring;
@@ -123,28 +124,30 @@ pub enum OpResult {
 
 /// Metric names the study records (all counters unless noted).
 pub mod metric {
+    use faultline::metrics::{Counter, DurationHistogram};
+
     /// Operations a client started.
-    pub const OPS: &str = "cap_ops";
+    pub static OPS: Counter = Counter::new("cap_ops");
     /// Operations that succeeded.
-    pub const OK: &str = "cap_ok";
+    pub static OK: Counter = Counter::new("cap_ok");
     /// Operations the coordinator declared unavailable.
-    pub const UNAVAILABLE: &str = "cap_unavailable";
+    pub static UNAVAILABLE: Counter = Counter::new("cap_unavailable");
     /// Operations the client gave up on (no answer in time).
-    pub const TIMEOUTS: &str = "cap_timeouts";
+    pub static TIMEOUTS: Counter = Counter::new("cap_timeouts");
     /// Open-loop arrivals not started because too many operations were in flight.
-    pub const SHED: &str = "cap_shed";
+    pub static SHED: Counter = Counter::new("cap_shed");
     /// Latency of successful reads (duration).
-    pub const READ_LATENCY: &str = "cap_read_latency";
+    pub static READ_LATENCY: DurationHistogram = DurationHistogram::new("cap_read_latency");
     /// Latency of successful writes (duration).
-    pub const WRITE_LATENCY: &str = "cap_write_latency";
+    pub static WRITE_LATENCY: DurationHistogram = DurationHistogram::new("cap_write_latency");
     /// Read-repair puts sent.
-    pub const READ_REPAIRS: &str = "cap_read_repairs";
+    pub static READ_REPAIRS: Counter = Counter::new("cap_read_repairs");
     /// Puts a replica stored as hints for another replica.
-    pub const HINTS_STORED: &str = "cap_hints_stored";
+    pub static HINTS_STORED: Counter = Counter::new("cap_hints_stored");
     /// Hints handed back to their home replica.
-    pub const HINTS_HANDED: &str = "cap_hints_handed";
+    pub static HINTS_HANDED: Counter = Counter::new("cap_hints_handed");
     /// Background replication puts sent after the write was acknowledged (eventual).
-    pub const BACKGROUND_PUTS: &str = "cap_background_puts";
+    pub static BACKGROUND_PUTS: Counter = Counter::new("cap_background_puts");
     /// Requests sent to fallback replicas outside the home set (sloppy quorum).
-    pub const FALLBACKS: &str = "cap_fallbacks";
+    pub static FALLBACKS: Counter = Counter::new("cap_fallbacks");
 }

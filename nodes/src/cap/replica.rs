@@ -125,7 +125,7 @@ impl Store {
             merge(&mut hints[pos].1, v);
         }
         self.setup.observer.stored(self.ctx.now(), self.index, key, &hints[pos].1, Some(home));
-        self.ctx.count(metric::HINTS_STORED, 1);
+        metric::HINTS_STORED.add(1);
         self.ctx.durable().put(&hint_key(key), &hints);
     }
 
@@ -172,7 +172,7 @@ async fn hand_off(store: Rc<Store>, coord: Rc<Coordinator>, every: Duration) {
             for (home, values) in store.hints(key) {
                 let deadline = store.ctx.now() + store.setup.cluster.timeout;
                 if coord.put_to(home, key, values.clone(), deadline).await {
-                    store.ctx.count(metric::HINTS_HANDED, 1);
+                    metric::HINTS_HANDED.add(1);
                     store.drop_hint(key, home, &values);
                 }
             }

@@ -152,7 +152,7 @@ impl Node<Raw> for Caller {
         for op in 0..self.cfg.requests {
             let gap = exponential(&mut ctx.rng(), self.cfg.think);
             ctx.sleep(gap).await;
-            ctx.count(metric::RECORDS, 1);
+            metric::RECORDS.add(1);
             let mut done = false;
             for attempt in 0..=self.cfg.retries {
                 let key = self.cfg.idempotency_keys.then(|| format!("op-{op}"));
@@ -162,7 +162,7 @@ impl Node<Raw> for Caller {
                     self.observer.sent(op, APPLIED_ONCE.into(), &bytes);
                 }
                 self.observer.count(counter::ATTEMPTS, 1);
-                ctx.count(metric::ATTEMPTS, 1);
+                metric::ATTEMPTS.add(1);
                 ctx.send_raw(to, bytes);
                 let deadline = ctx.now() + self.cfg.timeout;
                 while ctx.now() < deadline {
@@ -179,7 +179,7 @@ impl Node<Raw> for Caller {
                     break;
                 }
                 self.observer.count(counter::TIMEOUTS, 1);
-                ctx.count(metric::TIMEOUTS, 1);
+                metric::TIMEOUTS.add(1);
             }
             if !done {
                 let n = self.cfg.retries + 1;
@@ -189,7 +189,7 @@ impl Node<Raw> for Caller {
                     "timeout",
                     format!("no reply within {:?} in {n} attempts", self.cfg.timeout),
                 );
-                ctx.count(metric::LOUD, 1);
+                metric::LOUD.add(1);
             }
         }
     }
@@ -218,10 +218,10 @@ impl Node<Raw> for Service {
                 let fresh = key.is_none_or(|k| applied.borrow_mut().insert(k.clone()));
                 if fresh {
                     observer.stored(req.op, Surface::Downstream, APPLIED_ONCE.into());
-                    ctx2.count(metric::APPLIED, 1);
+                    metric::APPLIED.add(1);
                 } else {
                     observer.count(counter::DEDUPLICATED, 1);
-                    ctx2.count(metric::DEDUPLICATED, 1);
+                    metric::DEDUPLICATED.add(1);
                 }
                 if let Ok(bytes) = serde_json::to_vec(&Reply { op: req.op, attempt: req.attempt }) {
                     ctx2.send_raw(packet.from, bytes);

@@ -241,20 +241,20 @@ impl<F: DataFlow> Node<Raw> for Upstream<F> {
             let gap = exponential(&mut ctx.rng(), self.flow.spacing());
             ctx.sleep(gap).await;
             let v = self.flow.generate(&mut ctx.rng());
-            ctx.count(metric::RECORDS, 1);
+            metric::RECORDS.add(1);
             match self.flow.write(&v) {
                 Ok(bytes) => {
                     self.observer.sent(id, self.flow.meant(&v), &bytes);
                     if let Some(a) = self.flow.meant_amount(&v) {
                         self.observer.amount_meant(id, a);
                     }
-                    ctx.count(metric::MESSAGES, 1);
+                    metric::MESSAGES.add(1);
                     ctx.send_raw(to, frame(id, &bytes));
                 }
                 Err(f) => {
                     self.observer.sent(id, self.flow.meant(&v), &[]);
                     self.observer.loud(id, Surface::Upstream, f.kind, f.error);
-                    ctx.count(metric::LOUD, 1);
+                    metric::LOUD.add(1);
                 }
             }
         }
@@ -276,12 +276,12 @@ impl<F: DataFlow> Node<Raw> for Connector<F> {
             let Some((id, payload)) = unframe(&packet.bytes) else { continue };
             match self.flow.connect(payload) {
                 Ok(bytes) => {
-                    ctx.count(metric::MESSAGES, 1);
+                    metric::MESSAGES.add(1);
                     ctx.send_raw(to, frame(id, &bytes));
                 }
                 Err(f) => {
                     self.observer.loud(id, Surface::Connector, f.kind, f.error);
-                    ctx.count(metric::LOUD, 1);
+                    metric::LOUD.add(1);
                 }
             }
         }
@@ -306,11 +306,11 @@ impl<F: DataFlow> Node<Raw> for Downstream<F> {
                     if let Some(a) = self.flow.stored_amount(&v) {
                         self.observer.amount_stored(id, a);
                     }
-                    ctx.count(metric::STORED, 1);
+                    metric::STORED.add(1);
                 }
                 Err(f) => {
                     self.observer.loud(id, Surface::Downstream, f.kind, f.error);
-                    ctx.count(metric::LOUD, 1);
+                    metric::LOUD.add(1);
                 }
             }
         }

@@ -159,23 +159,25 @@ pub(crate) fn check_share(field: &str, x: f64) -> Result<(), ConfigError> {
 
 /// Metric names the study records (all counters).
 pub mod metric {
+    use faultline::metrics::Counter;
+
     /// Records or requests upstream produced.
-    pub const RECORDS: &str = "csi_records";
+    pub static RECORDS: Counter = Counter::new("csi_records");
     /// Messages sent over the network by any CSI node.
-    pub const MESSAGES: &str = "csi_messages";
+    pub static MESSAGES: Counter = Counter::new("csi_messages");
     /// Errors somebody saw (any side).
-    pub const LOUD: &str = "csi_loud";
+    pub static LOUD: Counter = Counter::new("csi_loud");
     /// Values downstream stored.
-    pub const STORED: &str = "csi_stored";
+    pub static STORED: Counter = Counter::new("csi_stored");
     /// Request attempts sent (config scenario).
-    pub const ATTEMPTS: &str = "csi_attempts";
+    pub static ATTEMPTS: Counter = Counter::new("csi_attempts");
     /// Attempts upstream gave up on (config scenario).
-    pub const TIMEOUTS: &str = "csi_timeouts";
+    pub static TIMEOUTS: Counter = Counter::new("csi_timeouts");
     /// Side effects applied (config scenario).
-    pub const APPLIED: &str = "csi_applied";
+    pub static APPLIED: Counter = Counter::new("csi_applied");
     /// Retries that downstream recognised by their idempotency key and did not apply again.
-    pub const DEDUPLICATED: &str = "csi_deduplicated";
+    pub static DEDUPLICATED: Counter = Counter::new("csi_deduplicated");
     /// Operations that reached the apply step after a newer one on the same entity (api
     /// scenario).
-    pub const OUT_OF_ORDER: &str = "csi_out_of_order";
+    pub static OUT_OF_ORDER: Counter = Counter::new("csi_out_of_order");
 }

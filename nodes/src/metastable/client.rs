@@ -171,10 +171,10 @@ impl Node<Msg> for Client {
             let stop = SimTime::ZERO + generator.config.stop;
             let mut id = 0;
             loop {
-                let next = generator.config.load.next_arrival(ctx.now(), generator.config.share, &mut ctx.rng());
+                let next = generator.config.load.next_arrival(ctx.now(), generator.config.share, stop, &mut ctx.rng());
                 match next {
-                    Some(t) if t < stop => ctx.sleep_until(t).await,
-                    _ => return,
+                    Some(t) => ctx.sleep_until(t).await,
+                    None => return,
                 }
                 id += 1;
                 ctx.spawn(generator.clone().request(id));

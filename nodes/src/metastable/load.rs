@@ -83,16 +83,27 @@ impl Load {
 
     /// The next arrival after `now` for a share `share` of the load (by thinning: candidates at
     /// the highest rate, each kept with probability rate(t) / highest rate, which gives an exact
-    /// Poisson process of the varying rate). `None` when the rate is zero throughout.
-    pub fn next_arrival(&self, now: SimTime, share: f64, rng: &mut SimRng) -> Option<SimTime> {
+    /// Poisson process of the varying rate). `None` when there is none before `until`: the
+    /// rate is zero throughout, every candidate up to `until` was thinned away, or the next gap
+    /// is longer than any duration (a rate such as 1e-20/s).
+    ///
+    /// The loop always ends: every candidate moves `t` forward or, when the gap rounds to zero
+    /// nanoseconds, is accepted (its rate is then the highest), and `until` bounds the rest.
+    pub fn next_arrival(&self, now: SimTime, share: f64, until: SimTime, rng: &mut SimRng) -> Option<SimTime> {
         let max = self.max_rate() * share;
-        if max <= 0.0 {
+        if !(max > 0.0 && max.is_finite()) {
             return None;
         }
         let mut t = now;
         loop {
             let gap = -(1.0 - rng.random::<f64>()).ln() / max;
-            t += Duration::from_secs_f64(gap);
+            // Bug pinned by `a_tiny_rate_has_no_arrival`: `from_secs_f64` panicked on 1e20 s.
+            t += Duration::try_from_secs_f64(gap).ok()?;
+            // Bug pinned by `no_load_before_the_stop_time_ends_the_arrivals`: with the spike's
+            // rate zero, thinning rejected every candidate and never looked at the stop time.
+            if t >= until {
+                return None;
+            }
             if rng.random::<f64>() * max <= self.rate(t) * share {
                 return Some(t);
             }
@@ -111,7 +122,7 @@ mod tests {
         let mut rng = faultline::derive_rng(1, "load", 0);
         let mut t = SimTime::ZERO;
         let (mut before, mut during) = (0, 0);
-        while let Some(next) = load.next_arrival(t, 0.5, &mut rng) {
+        while let Some(next) = load.next_arrival(t, 0.5, SimTime::MAX, &mut rng) {
             t = next;
             let s = t.as_secs_f64();
             if s >= 20.0 {
@@ -133,5 +144,26 @@ mod tests {
         assert_eq!(at(5.0), 110.0);
         assert!((at(7.5) - 60.0).abs() < 1e-9);
         assert_eq!(at(10.0), 10.0);
+    }
+
+    #[test]
+    fn a_tiny_rate_has_no_arrival() {
+        // Issue 8: `--load constant --base-rps 1e-20` panicked converting 1e20 s to a Duration.
+        let load = Load::Constant { rps: 1e-20 };
+        let mut rng = faultline::derive_rng(1, "load", 0);
+        assert_eq!(load.next_arrival(SimTime::ZERO, 0.1, SimTime::MAX, &mut rng), None);
+    }
+
+    #[test]
+    fn no_load_before_the_stop_time_ends_the_arrivals() {
+        // Issue 8: `--base-rps 0` with a spike after the stop time (and `--load ramp
+        // --base-rps 0`) hung: every candidate was thinned away, forever.
+        let load =
+            Load::Spike { base: 0.0, rps: 400.0, start: Duration::from_secs(100), duration: Duration::from_secs(10) };
+        let mut rng = faultline::derive_rng(1, "load", 0);
+        let until = SimTime::ZERO + Duration::from_secs(50);
+        assert_eq!(load.next_arrival(SimTime::ZERO, 0.1, until, &mut rng), None);
+        let zero = Load::Spike { base: 0.0, rps: 0.0, start: Duration::ZERO, duration: Duration::from_secs(1) };
+        assert_eq!(zero.next_arrival(SimTime::ZERO, 1.0, SimTime::MAX, &mut rng), None);
     }
 }

@@ -89,9 +89,13 @@ impl Server {
 }
 
 impl ServerConfig {
-    /// Service time with `active` requests in service (this one included).
+    /// Service time with `active` requests in service (this one included), saturating at
+    /// [`Duration::MAX`] rather than overflowing.
     pub fn service_time(&self, active: usize) -> Duration {
-        self.base_latency + self.concurrency_slope * active as u32
+        // Bug pinned by `service_time_saturates`: `--capacity 4000000000 --concurrency-slope
+        // 5000000000s` overflowed here, and a count above u32::MAX was truncated.
+        let active = u32::try_from(active).unwrap_or(u32::MAX);
+        self.base_latency.saturating_add(self.concurrency_slope.saturating_mul(active))
     }
 
     /// Why `job` should not be served at `now`, if it should not.
@@ -181,5 +185,28 @@ impl Node<Msg> for Server {
             }
             gauges(&st);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn service_time_saturates() {
+        // Issue 8: `--capacity 4000000000 --concurrency-slope 5000000000s` panicked with
+        // "overflow when multiplying duration by scalar", and 4294967296 wrapped to 0.
+        let config = ServerConfig {
+            capacity: 1,
+            base_latency: Duration::from_millis(100),
+            concurrency_slope: Duration::from_secs(5_000_000_000),
+            queue_limit: None,
+            shed_above: None,
+            deadline: DeadlinePolicy::Off,
+            lifo_above: None,
+        };
+        assert_eq!(config.service_time(4_000_000_000), Duration::MAX);
+        let small = ServerConfig { concurrency_slope: Duration::from_nanos(1), ..config };
+        assert_eq!(small.service_time(1 << 32), Duration::from_millis(100) + Duration::from_nanos(u32::MAX.into()));
     }
 }

@@ -113,12 +113,6 @@ pub fn phase(
     }
 }
 
-/// Goodput ratio over windows `i..i + k`.
-fn moving_ratio(windows: &[Window], i: usize, k: usize) -> f64 {
-    let c: Counts = windows[i..i + k].iter().map(|w| w.counts).sum();
-    if c.offered == 0 { 1.0 } else { c.goodput as f64 / c.offered as f64 }
-}
-
 /// The first window at or after `from` from which the goodput ratio, judged on a moving window
 /// of `k` windows, stays within 5% of `before_ratio` to the end. `None` when it never settles
 /// there (or the run leaves no full moving window after `from`).
@@ -128,9 +122,26 @@ pub fn recovery(windows: &[Window], from: usize, k: usize, before_ratio: f64) ->
     if from > last {
         return None;
     }
+    // Prefix sums make each moving window O(1): the analysis is linear in windows (it was
+    // quadratic, and `--window 100us` hung in it).
+    let mut offered = Vec::with_capacity(windows.len() + 1);
+    let mut goodput = Vec::with_capacity(windows.len() + 1);
+    let (mut o, mut g) = (0u64, 0u64);
+    offered.push(0);
+    goodput.push(0);
+    for w in windows {
+        o += w.counts.offered;
+        g += w.counts.goodput;
+        offered.push(o);
+        goodput.push(g);
+    }
+    let moving_ratio = |i: usize| {
+        let (o, g) = (offered[i + k] - offered[i], goodput[i + k] - goodput[i]);
+        if o == 0 { 1.0 } else { g as f64 / o as f64 }
+    };
     let mut start = None;
     for i in from..=last {
-        if moving_ratio(windows, i, k) >= threshold {
+        if moving_ratio(i) >= threshold {
             start.get_or_insert(i);
         } else {
             start = None;

@@ -8,7 +8,7 @@ pub mod sweep;
 use std::fmt::Write as _;
 
 pub use params::{LoadKind, Params};
-pub use run::{Speed, Summary, run};
+pub use run::{Speed, Summary, run, run_limited};
 
 use crate::report::{Chart, Line, csv};
 
@@ -25,7 +25,8 @@ pub fn text(s: &Summary) -> String {
     let phases =
         [("before", Some(&s.phases.before)), ("during", s.phases.during.as_ref()), ("after", s.phases.after.as_ref())];
     for (name, p) in phases {
-        let Some(p) = p else { continue };
+        // An empty phase (no time after the trigger) has no row: its rates would mean nothing.
+        let Some(p) = p.filter(|p| p.end_s > p.start_s) else { continue };
         let _ = writeln!(
             out,
             "{:<8} {:>13} {:>10.1} {:>10.1} {:>8.1}% {:>8.2}x {:>9} {:>9}",
@@ -46,6 +47,9 @@ pub fn text(s: &Summary) -> String {
         t.offered, t.attempts, t.retries, t.goodput, t.timeouts, t.shed, t.late
     );
     let _ = writeln!(out, "verdict: {}", s.verdict);
+    if let Some(why) = &s.incomplete {
+        let _ = writeln!(out, "incomplete: {why}");
+    }
     out
 }
 

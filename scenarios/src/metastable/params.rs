@@ -4,13 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use faultline::time::serde_duration;
+use faultline::control::MAX_LINK_DELAY;
+use faultline::time::{format_duration, serde_duration};
 use faultline_nodes::metastable::{
     Backoff, BreakerConfig, BudgetConfig, ClientConfig, DeadlinePolicy, Load, ServerConfig,
 };
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::cli::InputError;
+use crate::study::param::MAX_VALUE_BYTES;
+use crate::study::{Kind, Param, RunLimits, Study};
 
 /// The shape of the offered load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -149,35 +153,127 @@ impl Default for Params {
     }
 }
 
+const fn dur(min: Duration, max: Duration) -> Kind {
+    Kind::Duration { min, max }
+}
+const fn rate() -> Kind {
+    Kind::Float { min: 0.0, min_excluded: false, max: MAX_RPS }
+}
+const fn int(min: u64, max: u64) -> Kind {
+    Kind::Int { min, max }
+}
+const ZERO: Duration = Duration::ZERO;
+const HOUR: Duration = Duration::from_secs(3600);
+/// The longest run: 30 days of virtual time.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
+/// The highest rate of requests a run may offer, per second.
+pub const MAX_RPS: f64 = 1e4;
+const RATIO: Kind = Kind::Float { min: 0.0, min_excluded: true, max: 1.0 };
+
+/// Every parameter of the study, declared once: flags, config keys, ranges and sweeps come
+/// from here. The defaults are [`Params::default`].
+pub const TABLE: &[Param] = &[
+    Param::new("seed", int(0, u64::MAX), "Master seed."),
+    Param::new("load", Kind::Choice(&["constant", "spike", "ramp"]), "Load shape."),
+    Param::new("base-rps", rate(), "Requests/s outside the spike."),
+    Param::new("spike-rps", rate(), "Requests/s during the spike (the peak, for a ramp)."),
+    Param::new("spike-start", dur(ZERO, MAX_DURATION), "When the spike starts."),
+    Param::new("spike-duration", dur(ZERO, MAX_DURATION), "How long the spike lasts."),
+    Param::new("duration", dur(Duration::from_millis(1), MAX_DURATION), "Length of the run (virtual time)."),
+    Param::new("clients", int(1, 100_000), "Client nodes sharing the load."),
+    Param::new("capacity", int(1, 10_000_000), "Requests the server serves at once."),
+    Param::new("base-latency", dur(ZERO, HOUR), "Service time with nothing else in service."),
+    Param::new("concurrency-slope", dur(ZERO, HOUR), "Extra service time per request in service."),
+    Param::new("timeout", dur(Duration::from_micros(1), HOUR), "Client timeout per attempt."),
+    Param::new("max-retries", int(0, 1000), "Retries after the first attempt."),
+    Param::new(
+        "backoff",
+        Kind::Choice(&["none", "exponential", "full-jitter", "decorrelated"]),
+        "Backoff before a retry.",
+    ),
+    Param::new("backoff-base", dur(ZERO, HOUR), "Backoff base."),
+    Param::new("backoff-cap", dur(ZERO, HOUR), "Longest backoff."),
+    Param::new("retry-budget", RATIO, "Retry budget: tokens each success deposits (a retry costs one).").optional(),
+    Param::new(
+        "retry-budget-max",
+        Kind::Float { min: 1.0, min_excluded: false, max: 1e9 },
+        "Most tokens a client's retry budget holds.",
+    ),
+    Param::new("breaker", Kind::Bool, "Circuit breaker on the clients."),
+    Param::new("breaker-window", int(1, 1_000_000), "Outcomes the breaker judges by."),
+    Param::new("breaker-failure-ratio", RATIO, "Failure fraction that opens the breaker."),
+    Param::new("breaker-cooldown", dur(ZERO, HOUR), "How long the breaker stays open."),
+    Param::new("breaker-probes", int(1, 1_000_000), "Successful probes that close the breaker."),
+    Param::new("queue-limit", int(0, 1_000_000_000), "Reject new requests when this many wait.").optional(),
+    Param::new("shed-above", int(0, 1_000_000_000), "Shed the oldest queued requests above this queue length.")
+        .optional(),
+    Param::new(
+        "deadline",
+        Kind::Choice(&["off", "expired", "unfinishable"]),
+        "Drop queued requests past (or unable to meet) their deadline.",
+    ),
+    Param::new("lifo-above", int(0, 1_000_000_000), "Serve newest first above this queue length.").optional(),
+    Param::new("link-latency", dur(ZERO, MAX_LINK_DELAY), "One-way latency between clients and server."),
+    Param::new("window", dur(Duration::from_micros(1), MAX_DURATION), "Width of the time-series windows."),
+    Param::new("settle", dur(ZERO, MAX_DURATION), "Time after the trigger before the \"after\" phase starts."),
+    Param::new("faults", Kind::Path, "Fault script to apply (see README: \"Fault scripts\").").optional().fixed(),
+    Param::new(
+        "nemesis",
+        Kind::Text(MAX_VALUE_BYTES),
+        "Random faults, e.g. \"every=20s,for=5s,kinds=partition+crash\".",
+    )
+    .optional()
+    .fixed(),
+];
+
 fn bad(msg: String) -> Result<(), InputError> {
     Err(InputError(msg))
 }
 
+/// The metastable study, for the shared command line.
+pub struct Metastable;
+
+impl Study for Metastable {
+    type Params = Params;
+    const NAME: &'static str = "metastable";
+    const ABOUT: &'static str = "Retry storms that outlive their trigger, and the defences that end them.";
+
+    fn table() -> &'static [Param] {
+        TABLE
+    }
+
+    fn check(p: &Params, limits: &RunLimits) -> Result<(), InputError> {
+        p.validate()?;
+        limits.check_windows(p.duration, p.window)?;
+        let nodes = p.clients as u64 + 1;
+        if nodes > limits.max_nodes {
+            return bad(format!(
+                "--clients {} makes {nodes} nodes, more than --max-nodes {} (allowed: fewer --clients or a higher --max-nodes)",
+                p.clients, limits.max_nodes
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Params {
-    /// Checks every parameter; the error names the flag and what is allowed.
+    /// Checks every parameter against its range in [`TABLE`], then the rules between them;
+    /// the error names the flag and what is allowed.
     pub fn validate(&self) -> Result<(), InputError> {
-        let rate = |flag: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                bad(format!("--{flag} must be a number of requests per second >= 0, got {v}"))
-            }
-        };
-        rate("base-rps", self.base_rps)?;
-        rate("spike-rps", self.spike_rps)?;
-        for (flag, v) in
-            [("clients", self.clients), ("capacity", self.capacity), ("breaker-window", self.breaker_window)]
-        {
-            if v == 0 {
-                return bad(format!("--{flag} must be at least 1"));
+        let json = serde_json::to_value(self).map_err(|e| InputError(e.to_string()))?;
+        for p in TABLE {
+            let text = match json.get(p.key()) {
+                None | Some(Value::Null) if p.optional => continue,
+                Some(Value::String(s)) => s.clone(),
+                Some(v) => v.to_string(),
+                None => continue,
+            };
+            if p.kind != Kind::Bool {
+                p.parse(&text, &p.flag()).map_err(InputError)?;
             }
         }
-        for (flag, d) in [("duration", self.duration), ("timeout", self.timeout), ("window", self.window)] {
-            if d.is_zero() {
-                return bad(format!("--{flag} must be longer than zero"));
-            }
-        }
-        if self.load != LoadKind::Constant && self.spike_start + self.spike_duration > self.duration {
+        let trigger = self.load != LoadKind::Constant;
+        if trigger && self.spike_start.saturating_add(self.spike_duration) > self.duration {
             return bad(format!(
                 "the spike ({}s from {}s) must end within --duration ({}s)",
                 self.spike_duration.as_secs_f64(),
@@ -185,19 +281,17 @@ impl Params {
                 self.duration.as_secs_f64()
             ));
         }
-        if let Some(r) = self.retry_budget
-            && !(r.is_finite() && r > 0.0 && r <= 1.0)
-        {
-            return bad(format!("--retry-budget must be tokens per success in (0, 1], got {r}"));
+        let offered = if trigger { self.base_rps.max(self.spike_rps) } else { self.base_rps };
+        if offered <= 0.0 {
+            let flags = if trigger { "--base-rps and --spike-rps are" } else { "--base-rps is" };
+            return bad(format!("no load: {flags} 0 (allowed: a rate above 0, or there is nothing to study)"));
         }
-        if !(self.retry_budget_max.is_finite() && self.retry_budget_max >= 1.0) {
-            return bad(format!("--retry-budget-max must be at least 1, got {}", self.retry_budget_max));
-        }
-        if !(self.breaker_failure_ratio > 0.0 && self.breaker_failure_ratio <= 1.0) {
-            return bad(format!("--breaker-failure-ratio must be in (0, 1], got {}", self.breaker_failure_ratio));
-        }
-        if self.breaker_probes == 0 {
-            return bad("--breaker-probes must be at least 1".into());
+        if self.window > self.duration / 2 {
+            return bad(format!(
+                "--window {} is more than half of --duration {} (allowed: at most --duration / 2, so that the run has windows to compare)",
+                format_duration(self.window),
+                format_duration(self.duration)
+            ));
         }
         if self.backoff_cap < self.backoff_base {
             return bad("--backoff-cap must be at least --backoff-base".into());
@@ -260,8 +354,16 @@ impl Params {
     }
 
     /// Throughput of the server with every slot busy, in requests per second.
+    /// With a service time of zero the server has no limit, and this is infinite: see
+    /// [`Params::capacity_rps_finite`] for what reports print.
     pub fn capacity_rps(&self) -> f64 {
         self.capacity as f64 / self.server().service_time(self.capacity).as_secs_f64()
+    }
+
+    /// [`Params::capacity_rps`] when finite; `None` for a server with no service time (it is
+    /// then unbounded, and a report says so rather than print `inf` or `null`).
+    pub fn capacity_rps_finite(&self) -> Option<f64> {
+        Some(self.capacity_rps()).filter(|r| r.is_finite())
     }
 
     /// A few words for a chart title: the load and the retry policy.
@@ -322,11 +424,11 @@ impl Params {
         };
         let defences = self.defences();
         format!(
-            "{load}; server {} slots, {} ms + {} ms per active (~{:.0} rps at full concurrency); timeout {}s, {} retries, backoff {}{}",
+            "{load}; server {} slots, {} ms + {} ms per active ({} at full concurrency); timeout {}s, {} retries, backoff {}{}",
             self.capacity,
             self.base_latency.as_secs_f64() * 1e3,
             self.concurrency_slope.as_secs_f64() * 1e3,
-            self.capacity_rps(),
+            self.capacity_rps_finite().map_or("unbounded rps".to_string(), |r| format!("~{r:.0} rps")),
             self.timeout.as_secs_f64(),
             self.max_retries,
             self.backoff,

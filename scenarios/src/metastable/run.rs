@@ -5,13 +5,14 @@ use std::time::Instant;
 
 use faultline::metrics::{MetricView, WindowStats};
 use faultline::{LinkConfig, MetricsReport, RunOutcome, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::Resolver;
+use faultline_faults::{RefusalLog, Resolver};
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{self, Counts, Phases, Window};
-use super::params::{LoadKind, Params};
+use super::params::{LoadKind, Metastable, Params};
 use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
+use crate::study::{RunLimits, Study, interrupt};
 
 /// What set the system off.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -41,8 +42,10 @@ pub struct Totals {
 pub struct Summary {
     /// Every parameter.
     pub params: Params,
-    /// Server throughput with every slot busy (requests/s).
-    pub capacity_rps: f64,
+    /// Server throughput with every slot busy (requests/s); absent when the service time is
+    /// zero (unbounded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_rps: Option<f64>,
     /// The trigger, if any.
     pub trigger: Option<Trigger>,
     /// Before, during, after.
@@ -57,6 +60,10 @@ pub struct Summary {
     pub totals: Totals,
     /// The faults applied, as a script (from --faults and --nemesis).
     pub faults: Option<String>,
+    /// Why the run stopped before its end, when it did (a limit): what it measured is still
+    /// reported, but it is not the whole run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
     /// The time series.
     pub windows: Vec<Window>,
 }
@@ -76,8 +83,16 @@ pub struct Speed {
 }
 
 /// Builds the simulation: the server, the clients, the traces, pacing.
-fn build(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> Result<Sim<Msg>, InputError> {
+fn build(
+    params: &Params,
+    live: &FaultArgs,
+    traces: &TraceArgs,
+    limits: &RunLimits,
+    refusals: &RefusalLog,
+) -> Result<Sim<Msg>, InputError> {
     let mut builder = Sim::<Msg>::builder(params.seed)
+        .limits(limits.core())
+        .trace(refusals.output())
         .default_link(LinkConfig::constant(params.link_latency))
         .metrics_window(params.window);
     if let Some(x) = live.realtime {
@@ -159,6 +174,11 @@ fn trigger(params: &Params, plan: &FaultPlan) -> Option<Trigger> {
     }
 }
 
+/// Seconds for a message: whole when whole, else as few decimals as needed.
+fn fmt_s(s: f64) -> String {
+    format!("{}", (s * 1e6).round() / 1e6)
+}
+
 /// Phases, recovery (`None` without a trigger) and the verdict.
 fn analyze(
     windows: &[Window],
@@ -186,9 +206,28 @@ fn analyze(
     let during = analysis::phase(windows, start..stop.max(start), width, &percentiles);
     let after = analysis::phase(windows, settled..n.max(settled), width, &percentiles);
     let k = ((5.0 / width).ceil() as usize).max(1);
-    let base = if start > 0 { before.goodput_ratio } else { 1.0 };
-    let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
     let phases = Phases { before, during: Some(during), after: Some(after) };
+    let after_windows = n.saturating_sub(settled);
+    if after_windows < k {
+        // Bug pinned by `too_little_time_after_the_trigger_gives_no_verdict` (tests/metastable.rs):
+        // a spike ending within --settle of the end was judged on an empty "after" phase.
+        let verdict = format!(
+            "not enough time after the trigger to judge ({} s; need {} s): lengthen --duration, or shorten --settle or the {}",
+            fmt_s(after_windows as f64 * width),
+            fmt_s(k as f64 * width),
+            t.kind
+        );
+        // No judgement either way: `recovered` stays absent, as without a trigger.
+        return (phases, None, verdict);
+    }
+    if phases.after.as_ref().is_some_and(|a| a.offered_rps == 0.0) {
+        // With no request after the trigger (`--base-rps 0`), "recovered" would be a claim
+        // about nothing.
+        let verdict = format!("nothing to judge: no request was offered after the {} (--base-rps is 0?)", t.kind);
+        return (phases, None, verdict);
+    }
+    let base = if start > 0 { phases.before.goodput_ratio } else { 1.0 };
+    let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
     let verdict = analysis::verdict(&phases, recovery, &t.kind, n as f64 * width - t.end_s);
     (phases, Some(recovery), verdict)
 }
@@ -198,22 +237,67 @@ fn analyze(
 /// Errors are an [`InputError`] for bad parameters or faults (exit code 2), or a failure of the
 /// run itself (a node panicked, a trace could not be written).
 pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Result<(Summary, Speed)> {
-    params.validate()?;
+    run_limited(params, live, traces, &RunLimits::default())
+}
+
+/// [`run`] within `limits`. A run that reaches one stops there and still returns its summary,
+/// with [`Summary::incomplete`] saying which limit (and its flag) stopped it.
+pub fn run_limited(
+    params: &Params,
+    live: &FaultArgs,
+    traces: &TraceArgs,
+    limits: &RunLimits,
+) -> anyhow::Result<(Summary, Speed)> {
+    Metastable::check(params, limits)?;
     check_realtime(live.realtime)?;
-    let mut sim = build(params, live, traces)?;
+    let refusals = RefusalLog::new();
+    let mut sim = build(params, live, traces, limits, &refusals)?;
     let end = SimTime::ZERO + params.duration;
     let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
-    let plan = FaultPlan::prepare(params.faults.as_deref(), params.nemesis.as_deref(), &resolver, params.seed, end)?;
+    let plan = FaultPlan::prepare_limited(
+        params.faults.as_deref(),
+        params.nemesis.as_deref(),
+        &resolver,
+        params.seed,
+        end,
+        limits,
+    )?;
+    // Documented choice: entries after the end are warnings, since the rest of the script runs.
+    for late in &plan.timeline.after_end {
+        eprintln!("warning: {late}");
+    }
     plan.install(&sim)?;
-    let _live = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
+    let live_control = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
     if live.control.is_some() && live.realtime.is_none() {
         eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
     }
 
+    let watch = interrupt::Watch::start(sim.control(), live_control.as_ref().map(|l| l.shutdown_handle()));
     let wall = Instant::now();
     let outcome = sim.run_until(end);
+    drop(watch);
     let wall_s = wall.elapsed().as_secs_f64();
+    let names = sim.names().to_vec();
     let report = sim.finish()?;
+    // Documented choice: a refused scripted command is a warning (the run went on without it).
+    for refused in plan.timeline.refused(&names, &refusals.refusals()) {
+        eprintln!("warning: {refused}");
+    }
+    let incomplete = match outcome {
+        RunOutcome::Limit(hit) => Some(format!(
+            "stopped at {} of {}s: {hit}; raise it with --{}",
+            report.end,
+            params.duration.as_secs(),
+            hit.kind.field().replace('_', "-")
+        )),
+        RunOutcome::Stopped if let Some(signal) = interrupt::received() => Some(format!(
+            "interrupted by {} at {} of {}s",
+            interrupt::name(signal),
+            report.end,
+            params.duration.as_secs()
+        )),
+        _ => None,
+    };
     if outcome == RunOutcome::Panicked {
         let (node, message) = &report.panics[0];
         anyhow::bail!("node {node} panicked at {}: {message} (a bug in the study; please report it)", report.end);
@@ -221,7 +305,10 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Res
 
     let width = params.window.as_secs_f64();
     // The run may end before --duration (a `stop` command): the windows end with it.
-    let windows = windows(&report.metrics, (report.end.as_secs_f64() / width).ceil() as usize, width);
+    // A quiescent run (no load left, nothing scheduled) had nothing more to happen: its windows
+    // still cover --duration, as zeros, rather than ending with the last event.
+    let end_s = if outcome == RunOutcome::Quiescent { params.duration.as_secs_f64() } else { report.end.as_secs_f64() };
+    let windows = windows(&report.metrics, (end_s / width).ceil() as usize, width);
     let trigger = trigger(params, &plan);
     let latency = report.metrics.metric(metric::LATENCY.name());
     let (phases, recovery, verdict) =
@@ -240,7 +327,7 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Res
     };
     let summary = Summary {
         params: params.clone(),
-        capacity_rps: params.capacity_rps(),
+        capacity_rps: params.capacity_rps_finite(),
         trigger,
         phases,
         recovered: recovery.map(|r| r.is_some()),
@@ -248,6 +335,7 @@ pub fn run(params: &Params, live: &FaultArgs, traces: &TraceArgs) -> anyhow::Res
         verdict,
         totals,
         faults: (!plan.script.entries.is_empty()).then(|| plan.script.to_string()),
+        incomplete,
         windows,
     };
     Ok((summary, speed))

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::run::Summary;
 use crate::cli::InputError;
+use crate::study::config::read_limited;
 use crate::sweep::Job;
 
 /// One run of a sweep: what a shard prints, one JSON line each.
@@ -21,6 +22,8 @@ pub struct Row {
     pub seed: u64,
     /// Position in the whole sweep.
     pub index: usize,
+    /// Runs in the whole sweep (so that a merge knows when a shard is missing).
+    pub of: u64,
     /// Recovered (absent without a trigger).
     pub recovered: Option<bool>,
     /// Seconds to recover.
@@ -33,13 +36,14 @@ pub struct Row {
 
 impl Row {
     /// The row of one finished run.
-    pub fn new(key: &str, job: &Job, s: &Summary) -> Row {
+    pub fn new(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> Row {
         let after = s.phases.after.as_ref();
         Row {
             key: key.to_string(),
             value: job.value.clone(),
-            seed: job.seed,
+            seed,
             index: job.index,
+            of,
             recovered: s.recovered,
             recovery_s: s.recovery_s,
             after_goodput_ratio: after.map(|a| a.goodput_ratio),
@@ -139,26 +143,46 @@ pub fn table(key: &str, what: &str, values: &[ValueSummary]) -> String {
     out
 }
 
-/// Reads the rows that shards printed (JSON lines); errors name the file and line.
-pub fn read_rows(paths: &[impl AsRef<Path>]) -> Result<Vec<Row>, InputError> {
+/// Reads the rows that shards printed (JSON lines), each file within `max_bytes`; errors name
+/// the file and line. The rows must be the whole sweep, each run once: a missing shard is named.
+pub fn read_rows(paths: &[impl AsRef<Path>], max_bytes: u64) -> Result<Vec<Row>, InputError> {
     let mut rows = Vec::new();
     for path in paths {
         let path = path.as_ref();
-        let text = std::fs::read_to_string(path).map_err(|e| InputError(format!("--merge {}: {e}", path.display())))?;
+        let text = read_limited(path, "--merge", max_bytes)?;
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let row: Row = serde_json::from_str(line)
                 .map_err(|e| InputError(format!("--merge {}: line {}: not a sweep row: {e}", path.display(), i + 1)))?;
             rows.push(row);
         }
     }
-    if let Some(key) = rows.first().map(|r| r.key.clone())
-        && let Some(other) = rows.iter().find(|r| r.key != key)
-    {
-        return Err(InputError(format!("--merge: rows of two sweeps ({key} and {}) cannot merge", other.key)));
+    let Some(first) = rows.first().cloned() else {
+        return Err(InputError("--merge: the files hold no sweep rows (give every shard's output)".into()));
+    };
+    if let Some(other) = rows.iter().find(|r| r.key != first.key || r.of != first.of) {
+        return Err(InputError(format!(
+            "--merge: rows of two sweeps ({} of {} runs and {} of {} runs) cannot merge",
+            first.key, first.of, other.key, other.of
+        )));
     }
     rows.sort_by_key(|r| r.index);
     if let Some(w) = rows.windows(2).find(|w| w[0].index == w[1].index) {
         return Err(InputError(format!("--merge: run {} appears twice (was a shard given twice?)", w[0].index)));
+    }
+    if let Some(r) = rows.iter().find(|r| r.index as u64 >= first.of) {
+        return Err(InputError(format!("--merge: run {} is beyond the sweep's {} runs", r.index, first.of)));
+    }
+    if (rows.len() as u64) < first.of {
+        let have: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.index).collect();
+        let missing: Vec<String> =
+            (0..first.of as usize).filter(|i| !have.contains(i)).take(10).map(|i| i.to_string()).collect();
+        return Err(InputError(format!(
+            "--merge: {} of the sweep's {} runs are missing (runs {}{}): give every shard's output",
+            first.of - rows.len() as u64,
+            first.of,
+            missing.join(", "),
+            if first.of - rows.len() as u64 > 10 { ", ..." } else { "" }
+        )));
     }
     Ok(rows)
 }
@@ -173,6 +197,7 @@ mod tests {
             value: value.into(),
             seed,
             index,
+            of: 6,
             recovered: Some(recovered),
             recovery_s: None,
             after_goodput_ratio: Some(if recovered { 1.0 } else { 0.0 }),

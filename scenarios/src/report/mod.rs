@@ -21,10 +21,10 @@ impl OutDir {
         Ok(OutDir { dir: dir.to_path_buf() })
     }
 
-    /// Writes `name` in the folder.
+    /// Writes `name` in the folder, whole or not at all.
     pub fn write(&self, name: &str, contents: &[u8]) -> Result<PathBuf> {
         let path = self.dir.join(name);
-        std::fs::write(&path, contents).with_context(|| format!("cannot write {}", path.display()))?;
+        crate::study::output::write_atomic(&path, contents)?;
         Ok(path)
     }
 
