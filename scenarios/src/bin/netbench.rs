@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 use clap::Parser;
 use faultline::{Command, Context, FnNode, Latency, Limits, LinkConfig, NodeId, Sim, SimTime};
-use faultline_scenarios::cli::duration_arg;
 use faultline_scenarios::rss;
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
@@ -60,6 +59,11 @@ struct Args {
     /// Print one JSON object instead of text.
     #[arg(long)]
     json: bool,
+}
+
+/// Reads a duration flag written with a unit (`500ms`, `3s`, `2m`).
+fn duration_arg(s: &str) -> Result<Duration, String> {
+    faultline::parse_duration(s).map_err(|e| e.to_string())
 }
 
 /// What to run, checked.
