@@ -114,12 +114,12 @@ impl<M: Message> Context<M> {
     /// Sends `msg` to `to` through the network (serialized; it may be delayed, lost, duplicated
     /// or cut). A message to an id that is no node vanishes, and is counted.
     pub fn send(&self, to: NodeId, msg: &M) {
-        self.kernel.send(self.id, to, crate::wire::encode(msg));
+        self.kernel.send(self.id, to, crate::net::Payload::encode(msg));
     }
 
     /// Sends bytes as they are: for studies where sender and receiver disagree on the format.
     pub fn send_raw(&self, to: NodeId, bytes: Vec<u8>) {
-        self.kernel.send(self.id, to, bytes);
+        self.kernel.send(self.id, to, bytes.into());
     }
 
     /// Waits for the next message. A message that does not decode as `M` is dropped, traced

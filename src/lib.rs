@@ -80,7 +80,8 @@ pub use kernel::{CONTROL_TARGET, NodeStatus, RunOutcome};
 pub use limits::{LimitHit, LimitKind, Limits};
 pub use metrics::{METRIC_TARGET, MetricKind, MetricsReport, Stats};
 pub use net::{
-    Latency, LatencyError, LinkConfig, LinkPatch, LinkStats, NetFault, NetStats, Network, Packet, SimNetwork, Wire,
+    Latency, LatencyError, LinkConfig, LinkPatch, LinkStats, NetFault, NetStats, Network, Packet, Payload, SimNetwork,
+    Wire,
 };
 pub use node::{FnNode, Message, Node};
 pub use seed::{SimRng, derive_rng};

@@ -405,7 +405,7 @@ impl<M: Message> Sim<M> {
         Report {
             end: self.now(),
             metrics: MetricsReport::from_store(store, st.names.clone()),
-            net: st.network.stats(),
+            net: st.net_stats(),
             control: st.control_stats.clone(),
             nodes: st
                 .nodes

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-const CONFIG: bincode::config::Configuration = bincode::config::standard();
+pub(crate) const CONFIG: bincode::config::Configuration = bincode::config::standard();
 
 /// Serializes `value`. Serde types always encode; a type whose `Serialize` fails (a custom impl
 /// that returns an error) is a bug in that type, reported here.

@@ -29,7 +29,7 @@ use task::{Owner, Tracked};
 use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request, Status};
 use crate::id::NodeId;
 use crate::limits::{LimitHit, LimitKind, Limits};
-use crate::net::{Network, Packet, Wire};
+use crate::net::{NetStats, Network, Packet, Payload, Wire};
 use crate::time::SimTime;
 
 /// Trace target of applied and refused commands.
@@ -239,7 +239,7 @@ impl Kernel {
     }
 
     /// Hands a serialized message to the network.
-    pub(crate) fn send(&self, from: NodeId, to: NodeId, bytes: Vec<u8>) {
+    pub(crate) fn send(&self, from: NodeId, to: NodeId, bytes: Payload) {
         let now = self.now();
         let mut st = self.st.borrow_mut();
         if to.index() >= st.nodes.len() {
@@ -278,9 +278,7 @@ impl Kernel {
 
     /// Arms a timer for `at`.
     pub(crate) fn add_timer(&self, at: SimTime) -> Rc<TimerCell> {
-        let timer = Rc::new(TimerCell::default());
-        self.st.borrow_mut().queue.push(at, Event::Timer(timer.clone()));
-        timer
+        self.st.borrow_mut().queue.add_timer(at)
     }
 
     /// Schedules a command for virtual instant `at`.
@@ -471,7 +469,7 @@ impl State {
     }
 
     fn status(&self, now: SimTime) -> Status {
-        let net = self.network.stats();
+        let net = self.net_stats();
         Status {
             now,
             nodes: self.nodes.iter().map(|s| (s.name.to_string(), s.status)).collect(),
@@ -479,6 +477,11 @@ impl State {
             delivered: net.total().delivered,
             control: self.control_stats.clone(),
         }
+    }
+
+    /// The network's counters, told which deliveries are still queued.
+    pub(crate) fn net_stats(&self) -> NetStats {
+        self.network.stats_in_flight(&mut self.queue.in_flight())
     }
 
     fn apply(&mut self, command: &Command, now: SimTime) -> Result<Option<NodeId>, ControlError> {

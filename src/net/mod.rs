@@ -4,6 +4,7 @@
 mod cut;
 mod latency;
 mod link;
+mod payload;
 mod sim;
 mod stats;
 mod table;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 pub use latency::{Latency, LatencyError};
 pub use link::{LinkConfig, LinkPatch};
+pub use payload::Payload;
 pub use sim::SimNetwork;
 pub use stats::{LinkStats, NetStats};
 
@@ -32,8 +34,9 @@ pub struct Packet {
     pub sent_at: SimTime,
     /// Order among all messages of the run, unique per send (a duplicate keeps its original's).
     pub seq: u64,
-    /// The serialized message (bincode).
-    pub bytes: Vec<u8>,
+    /// The serialized message (bincode), inline when small: it reads as a `&[u8]`, and
+    /// `packet.bytes.into_vec()` gives a `Vec<u8>`.
+    pub bytes: Payload,
 }
 
 /// Where a network puts the messages it lets through: the core's queue of timed events.
@@ -74,6 +77,15 @@ pub trait Network {
 
     /// The traffic counters so far.
     fn stats(&self) -> NetStats;
+
+    /// The traffic counters so far, told which deliveries are still queued on the wire. The
+    /// core calls this one. The default ignores `in_flight` and returns [`Network::stats`]; the
+    /// simulated network counts a delivery when it schedules it (so that each message touches
+    /// its link's counters once) and takes back here the ones still in flight.
+    fn stats_in_flight(&self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
+        let _ = in_flight;
+        self.stats()
+    }
 }
 
 /// A fault that the network itself carries out. Node ids are checked by the core before the

@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 use super::cut::{Cuts, Verdict};
 use super::link::{LinkConfig, LinkModel};
-use super::stats::{LinkStats, NetStats, Traffic};
+use super::stats::{LinkStats, NetStats};
 use super::table::LinkTable;
 use super::{NetFault, Network, Packet, Wire};
 use crate::control::ControlError;
@@ -24,8 +24,10 @@ pub struct SimNetwork {
     links: FxHashMap<(NodeId, NodeId), (LinkConfig, LinkModel)>,
     cuts: Cuts,
     rng: SimRng,
-    /// Messages and bytes per link, touched by every message: kept small (32 bytes a link).
-    traffic: LinkTable<Traffic>,
+    /// Messages and bytes per link, touched once by every message, when it is sent: its
+    /// deliveries are counted when they are scheduled, taken back if a cut stops them in flight,
+    /// and, for those still queued, in `stats_in_flight`. Kept small (32 bytes a link).
+    traffic: LinkTable,
     /// Losses, copies and cuts per link, touched only when a fault acts.
     faults: FxHashMap<(NodeId, NodeId), LinkStats>,
     nodes: usize,
@@ -85,7 +87,8 @@ impl SimNetwork {
     }
 
     /// Schedules the delivery of a message that no partition stops: lost, once, or twice.
-    fn transmit(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
+    /// Returns how many deliveries it scheduled, for the caller to count.
+    fn transmit(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) -> u64 {
         let (from, to) = (packet.from, packet.to);
         let model = if self.links.is_empty() {
             &self.default_model
@@ -95,15 +98,29 @@ impl SimNetwork {
         let rng = &mut self.rng;
         if model.loses(rng) {
             self.faults.entry((from, to)).or_default().lost += 1;
-            return;
+            return 0;
         }
         let copy_delay = model.duplicates(rng).then(|| model.delay(rng));
         let delay = model.delay(rng);
         if let Some(copy_delay) = copy_delay {
             self.faults.entry((from, to)).or_default().duplicated += 1;
-            wire.deliver(SimTime::from_nanos(now.as_nanos() + copy_delay), packet.clone());
+            wire.deliver(arrival(now, copy_delay), packet.clone());
         }
-        wire.deliver(SimTime::from_nanos(now.as_nanos() + delay), packet);
+        wire.deliver(arrival(now, delay), packet);
+        1 + u64::from(copy_delay.is_some())
+    }
+
+    /// Transmits a message released by a healed cut (unless another cut stops it), and counts
+    /// its deliveries.
+    fn release(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
+        let (from, to, len) = (packet.from, packet.to, packet.bytes.len() as u64);
+        if let Some(packet) = self.pass(packet) {
+            let copies = self.transmit(now, packet, wire);
+            self.traffic.update(from, to, |t| {
+                t.delivered += copies;
+                t.bytes_delivered += copies * len;
+            });
+        }
     }
 
     fn resolve(&self, end: Option<NodeId>) -> Vec<NodeId> {
@@ -114,6 +131,14 @@ impl SimNetwork {
     }
 }
 
+/// When a message sent at `now` with `delay` nanoseconds of latency arrives. A delay past the
+/// end of representable time saturates at [`SimTime::MAX`], beyond every deadline: the message
+/// is simply never delivered, and the clock never wraps to an earlier instant.
+#[inline]
+fn arrival(now: SimTime, delay: u64) -> SimTime {
+    SimTime::from_nanos(now.as_nanos().saturating_add(delay))
+}
+
 impl Network for SimNetwork {
     fn attach(&mut self, nodes: usize) {
         self.nodes = nodes;
@@ -121,23 +146,35 @@ impl Network for SimNetwork {
     }
 
     fn send(&mut self, now: SimTime, packet: Packet, wire: &mut Wire<'_>) {
-        let (from, to) = (packet.from, packet.to);
-        let t = self.traffic.get_mut(from, to);
-        t.sent += 1;
-        t.bytes_sent += packet.bytes.len() as u64;
-        if let Some(packet) = self.pass(packet) {
-            self.transmit(now, packet, wire);
-        }
+        let (from, to, len) = (packet.from, packet.to, packet.bytes.len() as u64);
+        let copies = match self.pass(packet) {
+            Some(packet) => self.transmit(now, packet, wire),
+            None => 0,
+        };
+        self.traffic.update(from, to, |t| {
+            t.sent += 1;
+            t.bytes_sent += len;
+            t.delivered += copies;
+            t.bytes_delivered += copies * len;
+        });
     }
 
     fn arrive(&mut self, _now: SimTime, packet: Packet) -> Option<Packet> {
-        // A partition formed while the message was in flight stops it too.
-        let packet = self.pass(packet)?;
-        let (from, to) = (packet.from, packet.to);
-        let t = self.traffic.get_mut(from, to);
-        t.delivered += 1;
-        t.bytes_delivered += packet.bytes.len() as u64;
-        Some(packet)
+        if self.cuts.is_empty() {
+            // Counted as delivered when it was scheduled.
+            return Some(packet);
+        }
+        // A partition formed while the message was in flight stops it too: take back the
+        // delivery counted when it was scheduled.
+        let (from, to, len) = (packet.from, packet.to, packet.bytes.len() as u64);
+        let packet = self.pass(packet);
+        if packet.is_none() {
+            self.traffic.update(from, to, |t| {
+                t.delivered -= 1;
+                t.bytes_delivered -= len;
+            });
+        }
+        packet
     }
 
     fn apply(&mut self, now: SimTime, fault: &NetFault, wire: &mut Wire<'_>) -> Result<(), ControlError> {
@@ -149,9 +186,7 @@ impl Network for SimNetwork {
             NetFault::Heal { label } => {
                 for packet in self.cuts.heal(label.as_deref())? {
                     // A message released from one cut may still be stopped by another.
-                    if let Some(packet) = self.pass(packet) {
-                        self.transmit(now, packet, wire);
-                    }
+                    self.release(now, packet, wire);
                 }
                 Ok(())
             }
@@ -192,11 +227,81 @@ impl Network for SimNetwork {
         }
     }
 
+    /// Counts the deliveries still queued as delivered: the core calls `stats_in_flight`.
     fn stats(&self) -> NetStats {
+        self.stats_in_flight(&mut std::iter::empty())
+    }
+
+    fn stats_in_flight(&self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
         let mut links: std::collections::BTreeMap<_, LinkStats> = self.faults.iter().map(|(&k, s)| (k, *s)).collect();
         for (k, t) in self.traffic.entries() {
             t.add_to(links.entry(k).or_default());
         }
+        for p in in_flight {
+            // Every queued delivery was counted on its link when scheduled.
+            let s = links.entry((p.from, p.to)).or_default();
+            s.delivered = s.delivered.saturating_sub(1);
+            s.bytes_delivered = s.bytes_delivered.saturating_sub(p.bytes.len() as u64);
+        }
         NetStats { links, held_now: self.cuts.held() as u64 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::kernel::{Event, EventQueue};
+
+    fn packet() -> Packet {
+        Packet { from: NodeId(0), to: NodeId(1), sent_at: SimTime::ZERO, seq: 1, bytes: vec![7; 3].into() }
+    }
+
+    /// The link row is touched once per message, at send; what `stats_in_flight` reports is
+    /// still what arrived, as if counted at arrival.
+    #[test]
+    fn deliveries_counted_at_send_report_what_arrived() {
+        let mut net = SimNetwork::new(LinkConfig::default(), crate::seed::derive_rng(1, "net", 0)).unwrap();
+        net.attach(3);
+        let mut queue = EventQueue::default();
+        for seq in 1..=3 {
+            let now = SimTime::from_nanos(seq);
+            net.send(now, Packet { seq, ..packet() }, &mut Wire::new(&mut queue, now));
+        }
+        // One arrives; a partition formed in flight stops the second; the third is in flight.
+        let t = queue.next_time().unwrap();
+        let Some(Event::Deliver(p)) = queue.pop_due(t) else { panic!("a delivery") };
+        assert!(net.arrive(t, p).is_some());
+        let groups = vec![vec![NodeId(0)]];
+        let cut = NetFault::Partition { groups, mode: crate::control::CutMode::Drop, label: None };
+        net.apply(t, &cut, &mut Wire::new(&mut queue, t)).unwrap();
+        let t = queue.next_time().unwrap();
+        let Some(Event::Deliver(p)) = queue.pop_due(t) else { panic!("a delivery") };
+        assert!(net.arrive(t, p).is_none());
+        let link = net.stats_in_flight(&mut queue.in_flight()).link(NodeId(0), NodeId(1));
+        let want =
+            LinkStats { sent: 3, bytes_sent: 9, delivered: 1, bytes_delivered: 3, cut: 1, ..LinkStats::default() };
+        assert_eq!(link, want);
+        // Without the queue, the message in flight counts as delivered.
+        assert_eq!(net.stats().link(NodeId(0), NodeId(1)).delivered, 2);
+    }
+
+    /// Regression: `--link-latency 18446744073709551615ns` made `now + delay` overflow, a panic
+    /// in debug builds and, in release, a wrap to an instant before now (delivered at once).
+    #[test]
+    fn a_delay_beyond_the_horizon_saturates_instead_of_wrapping() {
+        for (latency, jitter) in [(u64::MAX, 0), (u64::MAX - 1, u64::MAX)] {
+            let config = LinkConfig {
+                jitter: Duration::from_nanos(jitter),
+                ..LinkConfig::constant(Duration::from_nanos(latency))
+            };
+            let mut net = SimNetwork::new(config, crate::seed::derive_rng(1, "net", 0)).unwrap();
+            net.attach(2);
+            let mut queue = EventQueue::default();
+            let now = SimTime::from_nanos(5);
+            net.send(now, packet(), &mut Wire::new(&mut queue, now));
+            assert_eq!(queue.next_time(), Some(SimTime::MAX), "latency {latency} jitter {jitter}");
+        }
     }
 }
