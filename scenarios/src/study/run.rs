@@ -92,7 +92,7 @@ pub fn main<S: Study>() -> ExitCode {
     let result = if !common.merge.is_empty() {
         read_rows::<S::Row>(&common.merge, common.limits.max_input_bytes)
             .map_err(anyhow::Error::from)
-            .and_then(|rows| report_sweep::<S>(&common, &rows[0].key().to_string(), "merged from shards", &rows))
+            .and_then(|rows| report_sweep::<S>(&common, rows[0].key(), "merged from shards", &rows))
     } else if let Some(spec) = &common.sweep {
         run_sweep::<S>(&common, &params, spec)
     } else {
