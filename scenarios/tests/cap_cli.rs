@@ -114,6 +114,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--client-timeout", "500ms"], "--client-timeout 500ms is shorter than --timeout 1s"),
         (&["--clients", "5", "--max-nodes", "6"], "make 8 nodes, more than --max-nodes 6"),
         (&["--sweep", "partition=middle"], "--sweep: no sweepable parameter 'partition'"),
+        (&["--sweep", "seed=1,2", "--history", "h.jsonl"], "--history would be ignored with --sweep"),
         (&["--sweep", "r=1,4"], "--sweep r=4: --r 4 is more than the replication factor N = 3"),
     ];
     for (args, message) in cases {

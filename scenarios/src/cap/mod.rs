@@ -150,6 +150,15 @@ impl Study for Cap {
         p.check_limits(limits)
     }
 
+    fn check_sweep(p: &Params) -> Result<(), InputError> {
+        match p.history {
+            Some(_) => Err(InputError(
+                "--history would be ignored with --sweep (only a single run writes its history): leave it out".into(),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn seed(p: &Params) -> u64 {
         p.seed
     }

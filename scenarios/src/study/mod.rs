@@ -50,7 +50,15 @@ pub trait Study {
     ) -> Result<(Common, Self::Params), Refusal> {
         let (common, params) = flags::parse::<Self::Params>(Self::NAME, Self::ABOUT, Self::table(), args)?;
         Self::check(&params, &common.limits)?;
+        if common.sweep.is_some() {
+            Self::check_sweep(&params)?;
+        }
         Ok((common, params))
+    }
+
+    /// Refuses parameters that a sweep would ignore (a file only a single run writes).
+    fn check_sweep(_params: &Self::Params) -> Result<(), InputError> {
+        Ok(())
     }
 
     /// `params` with parameter `name` set to `value` (a sweep's job), checked again.
