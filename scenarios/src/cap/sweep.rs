@@ -138,7 +138,7 @@ pub fn report(key: &str, what: &str, rows: &[Row], json: bool) -> anyhow::Result
         return Ok(format!("{all}\n"));
     }
     let mut out = format!("cap sweep of {key}: {what}\n\n");
-    let w = key.len().max(8);
+    let w = values.iter().map(|v| v.value.len()).chain([key.len(), 8]).max().unwrap_or(8);
     let _ = writeln!(
         out,
         "{key:>w$} {:>5} {:>10} {:>10} {:>8} {:>9} {:>7} {:>6} {:>12}",
@@ -167,4 +167,43 @@ pub fn report(key: &str, what: &str, rows: &[Row], json: bool) -> anyhow::Result
         );
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(value: &str, index: usize, p50: f64, linearizable: Option<bool>) -> Row {
+        Row {
+            key: "consistency".into(),
+            value: value.into(),
+            seed: index as u64,
+            index,
+            of: 4,
+            read_p50_ms: Some(p50),
+            write_p50_ms: Some(p50),
+            availability: Some(1.0),
+            minority_availability: None,
+            stale_ratio: Some(0.0),
+            lost_writes: 1,
+            linearizable,
+        }
+    }
+
+    #[test]
+    fn values_average_their_seeds_in_sweep_order_and_count_verdicts() {
+        let rows = vec![
+            row("linearizable", 2, 12.0, Some(true)),
+            row("strong", 0, 10.0, Some(true)),
+            row("strong", 1, 14.0, Some(false)),
+            row("linearizable", 3, 12.0, None),
+        ];
+        let values = aggregate(&rows);
+        assert_eq!(values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>(), ["strong", "linearizable"]);
+        assert_eq!((values[0].runs, values[0].write_p50_ms, values[0].lost_writes), (2, Some(12.0), 2));
+        assert_eq!((values[0].linearizable, values[0].not_linearizable), (1, 1));
+        let table = report("consistency", "x", &rows, false).unwrap();
+        assert!(table.contains("linearizable     2       12.0"), "{table}");
+        assert!(table.lines().all(|l| l.len() < 120), "{table}");
+    }
 }
