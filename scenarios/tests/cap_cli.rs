@@ -306,3 +306,12 @@ fn cap_check_agrees_with_porcupine_on_corpus_files() {
     }
     assert_eq!(checked, wanted.len(), "every chosen file has a verdict in expected.tsv");
 }
+
+#[test]
+fn a_run_past_its_record_limit_still_reports_and_exits_3() {
+    let o = cap(&["--duration", "2s", "--max-records", "100", "--json"]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("kept --max-records 100 records"), "{}", stderr(&o));
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(v["incomplete"].as_str().unwrap().contains("--max-records"));
+}

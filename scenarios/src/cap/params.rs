@@ -101,6 +101,8 @@ pub struct Params {
     pub faults: Option<PathBuf>,
     /// Nemesis spec.
     pub nemesis: Option<String>,
+    /// Most records (operations, probes, store changes) the observer keeps.
+    pub max_records: usize,
 }
 
 impl Default for Params {
@@ -140,6 +142,7 @@ impl Default for Params {
             window: Duration::from_secs(1),
             faults: None,
             nemesis: None,
+            max_records: DEFAULT_MAX_RECORDS,
         }
     }
 }
@@ -171,6 +174,9 @@ const MS: Duration = Duration::from_millis(1);
 const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: one day of virtual time (every operation is kept for the analysis).
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// The default of `--max-records`: about a gigabyte of records at most.
+pub const DEFAULT_MAX_RECORDS: usize = 5_000_000;
+
 /// The default think time of a closed-loop client.
 pub const DEFAULT_THINK: Duration = Duration::from_millis(10);
 
@@ -254,6 +260,12 @@ pub const TABLE: &[Param] = &[
         "Random faults, e.g. \"every=20s,for=5s,kinds=partition+crash\".",
     )
     .optional()
+    .fixed(),
+    Param::new(
+        "max-records",
+        int(1, faultline_nodes::cap::observer::DEFAULT_MAX_RECORDS as u64),
+        "Most records (operations, probes, store changes) the run keeps; past it the run is incomplete, exit code 3.",
+    )
     .fixed(),
 ];
 

@@ -183,7 +183,7 @@ pub fn run(
     for output in traces.outputs() {
         builder = builder.trace(output);
     }
-    let observer = Observer::default();
+    let observer = Observer::with_limit(params.max_records);
     let (builder, layout) = install(builder, &plan.cluster, &plan.clients, &observer)
         .map_err(|e| InputError(format!("the cluster: {e}")))?;
     let mut sim = builder.build().map_err(|e| InputError(e.to_string()))?;
@@ -253,8 +253,8 @@ pub fn run(
     };
     if incomplete.is_none() && obs.dropped > 0 {
         incomplete = Some(format!(
-            "the observer's record limit was reached: {} records were not kept (a shorter --duration or fewer --clients)",
-            obs.dropped
+            "the run kept --max-records {} records and dropped {} more: what it reports covers only part of the run (raise --max-records, or a shorter --duration or fewer --clients)",
+            params.max_records, obs.dropped
         ));
     }
 
