@@ -236,3 +236,68 @@ pub fn read_rows<R: SweepRow>(paths: &[impl AsRef<Path>], max_bytes: u64) -> Res
     }
     Ok(rows)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+    struct R {
+        key: String,
+        index: usize,
+        of: u64,
+    }
+
+    impl SweepRow for R {
+        fn key(&self) -> &str {
+            &self.key
+        }
+        fn index(&self) -> usize {
+            self.index
+        }
+        fn of(&self) -> u64 {
+            self.of
+        }
+    }
+
+    #[test]
+    fn merged_rows_must_be_one_whole_sweep_each_run_once() {
+        let dir = std::env::temp_dir().join(format!("faultline-rows-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = |name: &str, rows: &[(&str, usize, u64)]| {
+            let text: String =
+                rows.iter().map(|(k, i, of)| format!("{{\"key\":\"{k}\",\"index\":{i},\"of\":{of}}}\n")).collect();
+            let p = dir.join(name);
+            std::fs::write(&p, text).unwrap();
+            p
+        };
+        let a = file("a", &[("x", 2, 3), ("x", 0, 3)]);
+        let b = file("b", &[("x", 1, 3)]);
+        let rows: Vec<R> = read_rows(&[&a, &b], 1000).unwrap();
+        assert_eq!(rows.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2], "in sweep order");
+        let e = |paths: &[&PathBuf]| read_rows::<R>(paths, 1000).unwrap_err().0;
+        assert!(e(&[&a]).contains("1 of the sweep's 3 runs are missing (runs 1)"), "{}", e(&[&a]));
+        assert!(e(&[&a, &b, &b]).contains("run 1 appears twice"));
+        let other = file("c", &[("y", 1, 3)]);
+        assert!(e(&[&a, &other]).contains("rows of two sweeps"));
+        let beyond = file("d", &[("x", 1, 3), ("x", 3, 3)]);
+        assert!(e(&[&a, &beyond]).contains("run 3 is beyond"));
+        let bad = file("e", &[]);
+        std::fs::write(&bad, "{}\n").unwrap();
+        assert!(e(&[&bad]).contains("line 1: not a sweep row"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn the_speed_line_names_the_unit_of_work() {
+        let s = Speed { wall_s: 0.5, virtual_s: 30.0, work: 1000, unit: "operations", events: 7 };
+        assert_eq!(
+            s.line(),
+            "simulated 1000 operations over 30 s of virtual time in 0.500 s wall: 2000 operations/s, 60x real time, 7 events"
+        );
+    }
+}
