@@ -4,6 +4,7 @@
 
 #![warn(missing_docs)]
 
+pub mod cap;
 pub mod cli;
 pub mod metastable;
 pub mod report;

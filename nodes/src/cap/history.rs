@@ -49,8 +49,12 @@ pub struct Event {
     pub time: u64,
 }
 
-/// The history of `obs`: events sorted by time (an invoke before a completion at the same
-/// instant, then by process).
+/// The history of `obs`: events sorted by time. At one instant, invokes come before
+/// completions (operations that touch at an instant overlap, the lenient reading), except that
+/// a process's completion comes before its own next invoke at that instant: a process runs one
+/// operation at a time, and a parser refuses an invoke while its last operation is open. So at
+/// one instant: the invokes of processes that do not also complete there, the completions of
+/// those that also invoke there, their invokes, then the other completions, each by process.
 pub fn history(obs: &Observations) -> Vec<Event> {
     let mut events = Vec::with_capacity(obs.ops.len() * 2);
     for op in &obs.ops {
@@ -77,7 +81,21 @@ pub fn history(obs: &Observations) -> Vec<Event> {
         };
         events.push(Event { process: op.process, kind, f: f.into(), key: op.key, value, time: done.as_nanos() });
     }
-    events.sort_by_key(|e| (e.time, e.kind != EventType::Invoke, e.process));
+    let invoking: std::collections::BTreeSet<(u64, u64)> =
+        events.iter().filter(|e| e.kind == EventType::Invoke).map(|e| (e.time, e.process)).collect();
+    let completing: std::collections::BTreeSet<(u64, u64)> =
+        events.iter().filter(|e| e.kind != EventType::Invoke).map(|e| (e.time, e.process)).collect();
+    events.sort_by_key(|e| {
+        let invoke = e.kind == EventType::Invoke;
+        let both = invoking.contains(&(e.time, e.process)) && completing.contains(&(e.time, e.process));
+        let rank = match (invoke, both) {
+            (true, false) => 0,
+            (false, true) => 1,
+            (true, true) => 2,
+            (false, false) => 3,
+        };
+        (e.time, rank, e.process)
+    });
     events
 }
 
@@ -210,5 +228,29 @@ mod tests {
         let Verdict::NotLinearizable(why) = verdict else { panic!("{verdict}") };
         assert_eq!(why.ops.len(), 1, "{why}");
         assert_eq!(why.ops[0].what, "read -> [1 2]");
+    }
+
+    #[test]
+    fn a_process_completes_before_its_own_next_invoke_at_the_same_instant() {
+        // The bug this pins: at one instant every invoke came first, so process 0's read,
+        // started at the nanosecond its write ended, preceded that write's completion and the
+        // parser refused the history (an invoke while the process's operation was open).
+        let mut obs = Observations::default();
+        obs.ops.push(op(0, OpKind::Write, Some(1), (0, Some(10)), Outcome::Ok));
+        obs.ops.push(OpRecord { read: got(&[1]), ..op(0, OpKind::Read, None, (10, Some(20)), Outcome::Ok) });
+        // Another process invoking at 10 still overlaps the write (invokes of others come
+        // before completions at one instant), and one completing at 10 comes after.
+        obs.ops.push(op(1, OpKind::Write, Some(2), (10, Some(30)), Outcome::Ok));
+        obs.ops.push(op(2, OpKind::Write, Some(3), (5, Some(10)), Outcome::Ok));
+        let events = history(&obs);
+        let at_10: Vec<(u64, EventType)> =
+            events.iter().filter(|e| e.time == 10).map(|e| (e.process, e.kind)).collect();
+        assert_eq!(
+            at_10,
+            [(1, EventType::Invoke), (0, EventType::Ok), (0, EventType::Invoke), (2, EventType::Ok)],
+            "{events:?}"
+        );
+        let parsed = format::parse(&to_json_lines(&events), None).expect("the history parses");
+        assert_eq!(parsed.len(), 4);
     }
 }

@@ -12,9 +12,12 @@ use faultline_nodes::metastable::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::cli::InputError;
+use super::run::Summary;
+use super::sweep::{self, Row};
+use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::study::param::MAX_VALUE_BYTES;
-use crate::study::{Kind, Param, RunLimits, Study};
+use crate::study::{Kind, Param, RunLimits, Speed, Study};
+use crate::sweep::Job;
 
 /// The shape of the offered load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -237,6 +240,8 @@ pub struct Metastable;
 
 impl Study for Metastable {
     type Params = Params;
+    type Summary = Summary;
+    type Row = Row;
     const NAME: &'static str = "metastable";
     const ABOUT: &'static str = "Retry storms that outlive their trigger, and the defences that end them.";
 
@@ -256,6 +261,56 @@ impl Study for Metastable {
             ));
         }
         Ok(())
+    }
+
+    fn seed(p: &Params) -> u64 {
+        p.seed
+    }
+
+    fn with_seed(p: &Params, seed: u64) -> Params {
+        Params { seed, ..p.clone() }
+    }
+
+    fn describe(p: &Params) -> String {
+        p.describe()
+    }
+
+    fn run(p: &Params, live: &FaultArgs, traces: &TraceArgs, limits: &RunLimits) -> anyhow::Result<(Summary, Speed)> {
+        let (summary, s) = super::run_limited(p, live, traces, limits)?;
+        let speed =
+            Speed { wall_s: s.wall_s, virtual_s: s.virtual_s, work: s.attempts, unit: "attempts", events: s.events };
+        Ok((summary, speed))
+    }
+
+    fn incomplete(s: &Summary) -> Option<&str> {
+        s.incomplete.as_deref()
+    }
+
+    fn text(s: &Summary) -> String {
+        super::text(s)
+    }
+
+    fn files(s: &Summary) -> Vec<(&'static str, Vec<u8>)> {
+        let mut files = vec![
+            ("windows.csv", super::windows_csv(s).into_bytes()),
+            ("chart.svg", super::chart(s).render().into_bytes()),
+        ];
+        if let Some(f) = &s.faults {
+            files.push(("faults.txt", f.clone().into_bytes()));
+        }
+        files
+    }
+
+    fn generated_faults<'a>(p: &Params, s: &'a Summary) -> Option<&'a str> {
+        s.faults.as_deref().filter(|_| p.nemesis.is_some())
+    }
+
+    fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> Row {
+        Row::new(key, job, seed, of, s)
+    }
+
+    fn sweep_report(key: &str, what: &str, rows: &[Row], json: bool) -> anyhow::Result<String> {
+        sweep::report(key, what, rows, json)
     }
 }
 

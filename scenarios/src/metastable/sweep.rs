@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::run::Summary;
 use crate::cli::InputError;
-use crate::study::config::read_limited;
+use crate::study::SweepRow;
 use crate::sweep::Job;
 
 /// One run of a sweep: what a shard prints, one JSON line each.
@@ -49,6 +49,18 @@ impl Row {
             after_goodput_ratio: after.map(|a| a.goodput_ratio),
             after_attempts: after.map(|a| a.retry_amplification),
         }
+    }
+}
+
+impl SweepRow for Row {
+    fn key(&self) -> &str {
+        &self.key
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn of(&self) -> u64 {
+        self.of
     }
 }
 
@@ -143,48 +155,22 @@ pub fn table(key: &str, what: &str, values: &[ValueSummary]) -> String {
     out
 }
 
+/// The whole sweep: the table and its tipping point, or one JSON object (`json`).
+pub fn report(key: &str, what: &str, rows: &[Row], json: bool) -> anyhow::Result<String> {
+    let values = aggregate(rows);
+    if json {
+        let tip = tipping(&values).map(|(a, b)| serde_json::json!({"from": a.value, "to": b.value}));
+        let all = serde_json::json!({"sweep": key, "values": values, "runs": rows, "tipping_point": tip});
+        Ok(format!("{all}\n"))
+    } else {
+        Ok(table(key, what, &values))
+    }
+}
+
 /// Reads the rows that shards printed (JSON lines), each file within `max_bytes`; errors name
 /// the file and line. The rows must be the whole sweep, each run once: a missing shard is named.
 pub fn read_rows(paths: &[impl AsRef<Path>], max_bytes: u64) -> Result<Vec<Row>, InputError> {
-    let mut rows = Vec::new();
-    for path in paths {
-        let path = path.as_ref();
-        let text = read_limited(path, "--merge", max_bytes)?;
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-            let row: Row = serde_json::from_str(line)
-                .map_err(|e| InputError(format!("--merge {}: line {}: not a sweep row: {e}", path.display(), i + 1)))?;
-            rows.push(row);
-        }
-    }
-    let Some(first) = rows.first().cloned() else {
-        return Err(InputError("--merge: the files hold no sweep rows (give every shard's output)".into()));
-    };
-    if let Some(other) = rows.iter().find(|r| r.key != first.key || r.of != first.of) {
-        return Err(InputError(format!(
-            "--merge: rows of two sweeps ({} of {} runs and {} of {} runs) cannot merge",
-            first.key, first.of, other.key, other.of
-        )));
-    }
-    rows.sort_by_key(|r| r.index);
-    if let Some(w) = rows.windows(2).find(|w| w[0].index == w[1].index) {
-        return Err(InputError(format!("--merge: run {} appears twice (was a shard given twice?)", w[0].index)));
-    }
-    if let Some(r) = rows.iter().find(|r| r.index as u64 >= first.of) {
-        return Err(InputError(format!("--merge: run {} is beyond the sweep's {} runs", r.index, first.of)));
-    }
-    if (rows.len() as u64) < first.of {
-        let have: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.index).collect();
-        let missing: Vec<String> =
-            (0..first.of as usize).filter(|i| !have.contains(i)).take(10).map(|i| i.to_string()).collect();
-        return Err(InputError(format!(
-            "--merge: {} of the sweep's {} runs are missing (runs {}{}): give every shard's output",
-            first.of - rows.len() as u64,
-            first.of,
-            missing.join(", "),
-            if first.of - rows.len() as u64 > 10 { ", ..." } else { "" }
-        )));
-    }
-    Ok(rows)
+    crate::study::run::read_rows(paths, max_bytes)
 }
 
 #[cfg(test)]

@@ -94,11 +94,13 @@ pub fn param_arg(p: &Param, defaults: &Value) -> Arg {
         return arg.action(ArgAction::SetTrue).help(p.help);
     }
     let default = default.map_or(String::new(), |d| format!(" [default: {d}]"));
-    arg.value_name(value_name(p.kind)).num_args(1).allow_hyphen_values(true).help(format!(
-        "{}{default} [allowed: {}]",
-        p.help,
-        p.allowed()
-    ))
+    let arg = arg.value_name(value_name(p.kind)).help(format!("{}{default} [allowed: {}]", p.help, p.allowed()));
+    match p.bare {
+        // Alone it means `value`; a value it takes may not start with a dash, or the next
+        // flag would be read as its value.
+        Some(value) => arg.num_args(0..=1).default_missing_value(value),
+        None => arg.num_args(1).allow_hyphen_values(true),
+    }
 }
 
 fn flag(name: &'static str, value: &'static str, help: &'static str) -> Arg {

@@ -1,7 +1,8 @@
 //! What every study shares behind one small interface: its parameters declared once as a table
 //! ([`param`]), from which come its flags, config keys, checks and sweepable names
 //! ([`flags`], [`config`]); the limits of a run ([`limits`]); and output that is written whole
-//! or not at all ([`output`]). A study implements [`Study`] and writes only what is its own.
+//! or not at all ([`output`]); and the binary itself ([`run`]: one run, sweeps, shards, merges,
+//! exit codes). A study implements [`Study`] and writes only what is its own.
 
 pub mod config;
 pub mod flags;
@@ -9,6 +10,7 @@ pub mod interrupt;
 pub mod limits;
 pub mod output;
 pub mod param;
+pub mod run;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -17,12 +19,21 @@ pub use flags::{Common, Refusal};
 pub use limits::{EXIT_LIMIT, RunLimits};
 pub use param::{Kind, Param};
 
-use crate::cli::InputError;
+pub use run::{Speed, SweepRow};
 
-/// A study: its name, its parameter table, and the checks that relate one parameter to another.
+use crate::cli::{FaultArgs, InputError, TraceArgs};
+use crate::sweep::Job;
+
+/// A study: its name, its parameter table, the checks that relate one parameter to another,
+/// and what is its own in a run (the run, its report, its files) and in a sweep (a row per run,
+/// the table of them). Everything else a study binary does is in [`run`].
 pub trait Study {
     /// The parameters: a plain serde type whose fields are the table's keys.
-    type Params: Serialize + DeserializeOwned + Default + Clone;
+    type Params: Serialize + DeserializeOwned + Default + Clone + Sync;
+    /// What one run found: the `--json` object and `summary.json`.
+    type Summary: Serialize;
+    /// One run of a sweep, as a shard prints it.
+    type Row: SweepRow;
     /// The binary's name.
     const NAME: &'static str;
     /// One line: the question the study answers.
@@ -39,7 +50,15 @@ pub trait Study {
     ) -> Result<(Common, Self::Params), Refusal> {
         let (common, params) = flags::parse::<Self::Params>(Self::NAME, Self::ABOUT, Self::table(), args)?;
         Self::check(&params, &common.limits)?;
+        if common.sweep.is_some() {
+            Self::check_sweep(&params)?;
+        }
         Ok((common, params))
+    }
+
+    /// Refuses parameters that a sweep would ignore (a file only a single run writes).
+    fn check_sweep(_params: &Self::Params) -> Result<(), InputError> {
+        Ok(())
     }
 
     /// `params` with parameter `name` set to `value` (a sweep's job), checked again.
@@ -48,5 +67,50 @@ pub trait Study {
         let p = flags::set(Self::table(), params, name, value, &origin)?;
         Self::check(&p, limits).map_err(|e| InputError(format!("{origin}: {}", e.0)))?;
         Ok(p)
+    }
+
+    /// The master seed of `params`.
+    fn seed(params: &Self::Params) -> u64;
+    /// `params` with another master seed (a sweep's `--seeds`).
+    fn with_seed(params: &Self::Params, seed: u64) -> Self::Params;
+    /// One line that says what was run (heads a sweep's table).
+    fn describe(params: &Self::Params) -> String;
+
+    /// Runs once: live control and pacing from `live`, traces as `traces` asks, within
+    /// `limits`. A run stopped by a limit or a signal still returns its summary, which
+    /// [`Study::incomplete`] then explains. Errors are an [`InputError`] for bad input (exit
+    /// code 2), or a failure of the run itself.
+    fn run(
+        params: &Self::Params,
+        live: &FaultArgs,
+        traces: &TraceArgs,
+        limits: &RunLimits,
+    ) -> anyhow::Result<(Self::Summary, Speed)>;
+    /// Why the run stopped before its end, if it did.
+    fn incomplete(summary: &Self::Summary) -> Option<&str>;
+    /// The readable report.
+    fn text(summary: &Self::Summary) -> String;
+    /// The files `--out DIR` writes besides `summary.json`, by name, in order.
+    fn files(summary: &Self::Summary) -> Vec<(&'static str, Vec<u8>)>;
+    /// The fault script a random nemesis generated for this run, printed on stderr (when there
+    /// is no `--out` to keep it) so that the run can be replayed.
+    fn generated_faults<'a>(_params: &Self::Params, _summary: &'a Self::Summary) -> Option<&'a str> {
+        None
+    }
+    /// What a single run does after its report (write a file a parameter asked for).
+    fn after_run(_params: &Self::Params, _summary: &Self::Summary) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// The row of one finished run of a sweep of `key`.
+    fn row(key: &str, job: &Job, seed: u64, of: u64, summary: &Self::Summary) -> Self::Row;
+    /// The whole sweep's report from its rows (in job order): a table, or one JSON object
+    /// (with a newline) when `json`.
+    fn sweep_report(key: &str, what: &str, rows: &[Self::Row], json: bool) -> anyhow::Result<String>;
+
+    /// A subcommand the study has besides its run (`cap check FILE`): given the whole command
+    /// line, the exit code if it was one, or `None` to parse the line as a run.
+    fn subcommand(_args: &[std::ffi::OsString]) -> Option<std::process::ExitCode> {
+        None
     }
 }

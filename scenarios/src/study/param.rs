@@ -64,12 +64,15 @@ pub struct Param {
     pub optional: bool,
     /// `--sweep NAME=...` may vary it.
     pub sweepable: bool,
+    /// As a flag it may be given without a value, which then means this one (`--partition`
+    /// alone is `--partition middle`).
+    pub bare: Option<&'static str>,
 }
 
 impl Param {
     /// A required, sweepable parameter.
     pub const fn new(name: &'static str, kind: Kind, help: &'static str) -> Param {
-        Param { name, help, kind, optional: false, sweepable: true }
+        Param { name, help, kind, optional: false, sweepable: true, bare: None }
     }
 
     /// The same parameter, optional: absent by default, `off` switches it off.
@@ -81,6 +84,12 @@ impl Param {
     /// The same parameter, which sweeps may not vary.
     pub const fn fixed(mut self) -> Param {
         self.sweepable = false;
+        self
+    }
+
+    /// The same parameter, whose flag given alone means `value`.
+    pub const fn bare(mut self, value: &'static str) -> Param {
+        self.bare = Some(value);
         self
     }
 

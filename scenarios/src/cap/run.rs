@@ -1,0 +1,320 @@
+//! Runs one cap study: builds the replicas and clients from `nodes::cap`, schedules the
+//! partition, the clock skew and the fault script, runs until the load has ended and the last
+//! operation has had its time, and judges what the observer recorded: latency, availability by
+//! phase and side, stale reads, t-visibility, lost writes, convergence, PACELC, and (when
+//! asked) linearizability.
+
+use std::time::{Duration, Instant};
+
+use faultline::check::{Checker, ModelKind, Verdict};
+use faultline::{Command, RunOutcome, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
+use faultline_faults::{RefusalLog, Resolver};
+use faultline_nodes::cap::analysis::{self, Availability, OpStats, Pacelc, Span, Visibility};
+use faultline_nodes::cap::observer::Observations;
+use faultline_nodes::cap::{Msg, Observer, OpKind, Outcome, check_history, history, install, to_json_lines};
+use serde::Serialize;
+
+use super::params::Params;
+use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
+use crate::study::{RunLimits, Speed, interrupt};
+
+/// N, R and W of the run.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Quorums {
+    /// Replicas per key.
+    pub n: usize,
+    /// Read quorum.
+    pub r: usize,
+    /// Write quorum.
+    pub w: usize,
+}
+
+/// Availability overall, per phase of the partition and per side of it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct AvailabilityReport {
+    /// Every operation.
+    pub overall: Availability,
+    /// Before, during and after the partition (absent without one).
+    pub by_phase: Option<analysis::Phases>,
+    /// During the partition, the majority side's clients and the minority side's.
+    pub by_side: Option<Sides>,
+}
+
+/// The two sides of a partition.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Sides {
+    /// The side with the most replicas.
+    pub majority: Availability,
+    /// The cut-off side.
+    pub minority: Availability,
+}
+
+/// What the linearizability check said.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckReport {
+    /// `linearizable`, `not-linearizable` or `unknown`.
+    pub verdict: String,
+    /// Operations checked.
+    pub operations: usize,
+    /// The smallest set of operations that cannot be ordered, in words.
+    pub explanation: Option<String>,
+}
+
+/// One window of the run, by the operations' invoke times.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Window {
+    /// Start of the window (s).
+    pub t_s: f64,
+    /// Reads that ended.
+    pub reads: u64,
+    /// Writes that ended.
+    pub writes: u64,
+    /// Of which succeeded.
+    pub ok: u64,
+    /// Of which failed (unavailable, timed out).
+    pub failed: u64,
+    /// Median latency of the successful ones (ms).
+    pub p50_ms: Option<f64>,
+}
+
+/// The study's result: the `--json` object and `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// Every parameter.
+    pub params: Params,
+    /// One line that says what ran.
+    pub describe: String,
+    /// N, R, W.
+    pub quorums: Quorums,
+    /// Reads.
+    pub read: OpStats,
+    /// Writes.
+    pub write: OpStats,
+    /// Availability.
+    pub availability: AvailabilityReport,
+    /// Successful reads that returned a value older than the newest write acknowledged before
+    /// they began.
+    pub stale_reads: u64,
+    /// `stale_reads` over successful reads of written keys.
+    pub stale_ratio: Option<f64>,
+    /// Per probe delay, the share of probe reads that saw the write or a newer one.
+    pub t_visibility: Vec<Visibility>,
+    /// Acknowledged writes the store lost.
+    pub lost_writes: u64,
+    /// Writes acknowledged.
+    pub acknowledged_writes: u64,
+    /// Seconds from the heal until every home replica held the newest versions (absent without
+    /// a partition, or when it never happened).
+    pub convergence_s: Option<f64>,
+    /// The linearizability verdict: null when not checked or unknown.
+    pub linearizable: Option<bool>,
+    /// The check, when `--check` asked for it.
+    pub check: Option<CheckReport>,
+    /// The PACELC cell, with the measured numbers behind it.
+    pub pacelc: Pacelc,
+    /// The faults applied, as a script (from --faults and --nemesis).
+    pub faults: Option<String>,
+    /// Why the run stopped before its end, when it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
+    /// The time series.
+    pub windows: Vec<Window>,
+    /// The history as JSON lines, when `--history` asked for it (written by the binary).
+    #[serde(skip)]
+    pub history: Option<String>,
+    /// Wall-clock seconds the check took (on stderr only: it depends on the machine).
+    #[serde(skip)]
+    pub check_wall_s: Option<f64>,
+}
+
+/// Background replication resends after the load (the nodes' default), for the drain.
+const DRAIN_EXTRA: Duration = Duration::from_millis(500);
+
+fn windows(obs: &Observations, width: Duration, end: Duration) -> Vec<Window> {
+    let n = end.as_nanos().div_ceil(width.as_nanos().max(1)) as usize;
+    let mut lat: Vec<Vec<Duration>> = vec![Vec::new(); n];
+    let mut out: Vec<Window> = (0..n)
+        .map(|i| Window { t_s: (width * i as u32).as_secs_f64(), reads: 0, writes: 0, ok: 0, failed: 0, p50_ms: None })
+        .collect();
+    for op in obs.ops.iter().filter(|o| o.outcome != Outcome::Pending) {
+        let i = (op.invoke.as_nanos() as u128 / width.as_nanos().max(1)) as usize;
+        let Some(w) = out.get_mut(i) else { continue };
+        match op.kind {
+            OpKind::Read => w.reads += 1,
+            OpKind::Write => w.writes += 1,
+        }
+        if op.outcome == Outcome::Ok {
+            w.ok += 1;
+            lat[i].extend(op.latency());
+        } else {
+            w.failed += 1;
+        }
+    }
+    for (w, l) in out.iter_mut().zip(&mut lat) {
+        l.sort_unstable();
+        if !l.is_empty() {
+            w.p50_ms = Some(l[(l.len() - 1) / 2].as_secs_f64() * 1e3);
+        }
+    }
+    out
+}
+
+/// Runs the study within `limits`: faults from `params`, live control and pacing from `live`,
+/// traces as `traces` asks. A run stopped by a limit or a signal still returns its summary,
+/// with [`Summary::incomplete`] saying why.
+pub fn run(
+    params: &Params,
+    live: &FaultArgs,
+    traces: &TraceArgs,
+    limits: &RunLimits,
+) -> anyhow::Result<(Summary, Speed)> {
+    let plan = params.plan()?;
+    params.check_limits(limits)?;
+    check_realtime(live.realtime)?;
+    let refusals = RefusalLog::new();
+    let mut builder = Sim::<Msg>::builder(params.seed).limits(limits.core()).trace(refusals.output());
+    if let Some(x) = live.realtime {
+        builder = builder.realtime(x);
+    }
+    if live.control.is_some() || live.realtime.is_some() {
+        let out = TraceOutput::new(TraceFormat::Text, TraceSink::Stderr).filtered("faultline::control=info,warn");
+        builder = builder.trace(out);
+    }
+    for output in traces.outputs() {
+        builder = builder.trace(output);
+    }
+    let observer = Observer::with_limit(params.max_records);
+    let (builder, layout) = install(builder, &plan.cluster, &plan.clients, &observer)
+        .map_err(|e| InputError(format!("the cluster: {e}")))?;
+    let mut sim = builder.build().map_err(|e| InputError(e.to_string()))?;
+    // The load ends at --duration; every operation has its client timeout twice over to end,
+    // and background replication one more period.
+    let horizon = params.duration + params.client_timeout * 2 + DRAIN_EXTRA;
+    let end = SimTime::ZERO + horizon;
+
+    let cut = match &plan.partition {
+        Some(p) => Some(
+            layout.schedule_partition(&sim, p, params.duration).map_err(|e| InputError(format!("--partition: {e}")))?,
+        ),
+        None => None,
+    };
+    if let Some(skew) = params.clock_skew.filter(|s| !s.is_zero()) {
+        let nanos = i64::try_from(skew.as_nanos()).unwrap_or(i64::MAX);
+        for r in 1..params.nodes {
+            let node = layout.replica(&sim, r).ok_or_else(|| InputError(format!("no replica r{r}")))?;
+            sim.schedule(SimTime::ZERO, Command::Skew { node, nanos })
+                .map_err(|e| InputError(format!("--clock-skew: {e}")))?;
+        }
+    }
+    let resolver = Resolver::new(sim.names()).alias("replicas", "r*").alias("clients", "c*");
+    let faults = FaultPlan::prepare_limited(
+        params.faults.as_deref(),
+        params.nemesis.as_deref(),
+        &resolver,
+        params.seed,
+        end,
+        limits,
+    )?;
+    for late in &faults.timeline.after_end {
+        eprintln!("warning: {late}");
+    }
+    faults.install(&sim)?;
+    let live_control = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
+    if live.control.is_some() && live.realtime.is_none() {
+        eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
+    }
+
+    let watch = interrupt::Watch::start(sim.control(), live_control.as_ref().map(|l| l.shutdown_handle()));
+    let wall = Instant::now();
+    let outcome = sim.run_until(end);
+    drop(watch);
+    let wall_s = wall.elapsed().as_secs_f64();
+    let names = sim.names().to_vec();
+    let report = sim.finish()?;
+    for refused in faults.timeline.refused(&names, &refusals.refusals()) {
+        eprintln!("warning: {refused}");
+    }
+    if outcome == RunOutcome::Panicked {
+        let (node, message) = &report.panics[0];
+        anyhow::bail!("node {node} panicked at {}: {message} (a bug in the study; please report it)", report.end);
+    }
+    let obs = observer.observations();
+    let mut incomplete = match outcome {
+        RunOutcome::Limit(hit) => Some(format!(
+            "stopped at {} of {}s: {hit}; raise it with --{}",
+            report.end,
+            horizon.as_secs_f64(),
+            hit.kind.field().replace('_', "-")
+        )),
+        RunOutcome::Stopped if let Some(signal) = interrupt::received() => {
+            Some(format!("interrupted by {} at {} of {}s", interrupt::name(signal), report.end, horizon.as_secs_f64()))
+        }
+        _ => None,
+    };
+    if incomplete.is_none() && obs.dropped > 0 {
+        incomplete = Some(format!(
+            "the run kept --max-records {} records and dropped {} more: what it reports covers only part of the run (raise --max-records, or a shorter --duration or fewer --clients)",
+            params.max_records, obs.dropped
+        ));
+    }
+
+    let span: Option<Span> = cut.as_ref().map(|(s, _)| *s);
+    let by_side = cut.as_ref().map(|(span, sides)| {
+        let a = analysis::by_side(&obs, *span, sides);
+        Sides { majority: a[0], minority: a[1] }
+    });
+    let staleness = analysis::stale_reads(&obs, |_| true);
+    let lost = analysis::lost_writes(&obs, &layout.ring);
+    let (r, w) = plan.cluster.quorums();
+    let (check, check_wall_s) = if params.check {
+        let h = check_history(&obs).map_err(|e| anyhow::anyhow!("the run's history: {e}"))?;
+        let started = Instant::now();
+        let verdict = Checker::new().timeout(params.check_timeout).check_as(ModelKind::Register, &h)?;
+        let took = started.elapsed().as_secs_f64();
+        let explanation = match &verdict {
+            Verdict::NotLinearizable(why) => Some(why.to_string()),
+            _ => None,
+        };
+        (Some(CheckReport { verdict: verdict.name().to_string(), operations: h.len(), explanation }), Some(took))
+    } else {
+        (None, None)
+    };
+    let summary = Summary {
+        params: params.clone(),
+        describe: params.describe(&plan),
+        quorums: Quorums { n: plan.cluster.n(), r, w },
+        read: analysis::op_stats(&obs, OpKind::Read),
+        write: analysis::op_stats(&obs, OpKind::Write),
+        availability: AvailabilityReport {
+            overall: analysis::availability(&obs, |_| true),
+            by_phase: span.map(|s| analysis::phases(&obs, s)),
+            by_side,
+        },
+        stale_reads: staleness.stale,
+        stale_ratio: staleness.ratio,
+        t_visibility: analysis::t_visibility(&obs),
+        lost_writes: lost.lost,
+        acknowledged_writes: lost.acknowledged,
+        convergence_s: span.and_then(|s| analysis::convergence(&obs, &layout.ring, s.to)).map(|d| d.as_secs_f64()),
+        linearizable: check.as_ref().and_then(|c| match c.verdict.as_str() {
+            "linearizable" => Some(true),
+            "not-linearizable" => Some(false),
+            _ => None,
+        }),
+        check,
+        pacelc: analysis::pacelc(&plan.cluster, &obs, by_side.map(|s| s.minority)),
+        faults: (!faults.script.entries.is_empty()).then(|| faults.script.to_string()),
+        incomplete,
+        windows: windows(&obs, params.window, params.duration),
+        history: params.history.as_ref().map(|_| to_json_lines(&history(&obs))),
+        check_wall_s,
+    };
+    let speed = Speed {
+        wall_s,
+        virtual_s: report.end.as_secs_f64(),
+        work: obs.ops.len() as u64,
+        unit: "operations",
+        events: report.engine.events,
+    };
+    Ok((summary, speed))
+}
