@@ -55,3 +55,33 @@ fn too_many_nodes_is_a_build_error_naming_the_limit() {
     let err = b.build().err().expect("four nodes over a limit of three");
     assert_eq!(err.to_string(), "nodes reached the limit of 3 (max_nodes)");
 }
+
+/// A link delay beyond any run, sent through a node's own control handle (no script parser in
+/// between), was applied and made delivery times wrap; the kernel refuses it as it applies.
+#[test]
+fn a_link_delay_beyond_any_run_is_refused_from_any_path() {
+    use faultline::{Command, Latency, LinkPatch};
+    let mut sim = Sim::<u32>::builder(1)
+        .node("a", || {
+            FnNode(|ctx: Context<u32>| async move {
+                let patch =
+                    LinkPatch { latency: Some(Latency::Constant { value: Duration::MAX }), ..LinkPatch::default() };
+                ctx.control().submit(Command::set_link(None, None, patch)).unwrap();
+                ctx.sleep(Duration::from_millis(1)).await;
+                let b = ctx.node_id("b").unwrap();
+                ctx.send(b, &7);
+            })
+        })
+        .node("b", || {
+            FnNode(|ctx: Context<u32>| async move {
+                let m = ctx.recv().await;
+                faultline::metrics::count("got", u64::from(m.msg));
+            })
+        })
+        .build()
+        .unwrap();
+    sim.run_until(SimTime::ZERO + Duration::from_secs(1));
+    let report = sim.finish().unwrap();
+    assert_eq!(report.control.rejected.values().sum::<u64>(), 1, "the command was refused");
+    assert_eq!(report.metrics.metric("got").map(|m| m.total()), Some(7), "the default 1 ms link still delivers");
+}

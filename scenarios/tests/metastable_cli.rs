@@ -128,7 +128,7 @@ fn bad_flags_get_clear_errors_and_exit_code_2() {
     fails_with(&["--load", "wave"], "--load: unknown value 'wave' (allowed: one of constant, spike, ramp)");
     fails_with(&["--spike-start", "2m"], "error: the spike (10s from 120s) must end within --duration (120s)");
     fails_with(&["--retry-budget", "3"], "--retry-budget: out of range: '3' (allowed: a number > 0 and <= 1, or off)");
-    fails_with(&["--base-rps", "-5"], "--base-rps: out of range: '-5' (allowed: a number >= 0 and <= 10000)");
+    fails_with(&["--base-rps", "-5"], "--base-rps: out of range: '-5' (allowed: a number >= 0 and <= 100000)");
     fails_with(&["--sweep", "spike-rps"], "--sweep takes NAME=FROM:TO:STEP or NAME=A,B,C");
     fails_with(&["--sweep", "colour=1,2"], "--sweep: no sweepable parameter 'colour' (allowed: seed, load, base-rps");
     fails_with(&["--nemesis", "kinds=meteor"], "--nemesis: unknown kind 'meteor'");

@@ -485,6 +485,9 @@ impl State {
     }
 
     fn apply(&mut self, command: &Command, now: SimTime) -> Result<Option<NodeId>, ControlError> {
+        // Every path in checks here too (a node's own control handle included): a link delay
+        // beyond any run is refused, never wrapped.
+        command.validate()?;
         let count = self.nodes.len();
         if let Some(&node) = command.nodes().iter().find(|n| n.index() >= count) {
             return Err(ControlError::UnknownNode { node, count });
