@@ -8,7 +8,6 @@ use tracing::field::{Field, Visit};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::layer::{Context, Layer};
 
-use super::METRIC_TARGET;
 use super::handle::id_of;
 use super::report::MetricKind;
 use super::store::record_active;
