@@ -140,6 +140,8 @@ fn panics_in_the_issue_are_errors_or_answers() {
     // load.rs:95 "cannot convert float seconds to Duration" for a rate of 1e-20.
     let v = runs_ok(&["--load", "constant", "--base-rps", "1e-20"], 20);
     assert_eq!(v["totals"]["offered"], 0);
+    // It was then judged "healthy: goodput 100% of offered load": a verdict about no request.
+    assert_eq!(v["verdict"], "nothing to judge: no request was offered in the run (--base-rps too low?)");
     runs_ok(&["--base-rps", "0", "--spike-rps", "1e-25"], 20);
     // server.rs:93 "overflow when multiplying duration by scalar".
     refused(&["--capacity", "4000000000", "--concurrency-slope", "5000000000s"], "--capacity: out of range");

@@ -155,6 +155,11 @@ pub fn verdict(phases: &Phases, recovery_s: Option<f64>, trigger: &str, after_s:
     let pct = |x: f64| format!("{:.0}%", x * 100.0);
     let Some(after) = &phases.after else {
         let b = &phases.before;
+        if b.offered_rps == 0.0 {
+            // `--load constant --base-rps 1e-20` offered no request in the run: "healthy,
+            // goodput 100%" would be a claim about nothing.
+            return "nothing to judge: no request was offered in the run (--base-rps too low?)".into();
+        }
         let state = if b.goodput_ratio >= 0.95 { "healthy" } else { "degraded" };
         return format!(
             "{state}: goodput {} of offered load, {:.2} attempts per request, p99 {}",
