@@ -356,3 +356,28 @@ fn a_closed_stdout_is_one_error_line_not_a_panic() {
     assert!(err.contains("error: cannot write to stdout: Broken pipe"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// A control line past `--max-control-line` gets one short error and is discarded; the session
+/// goes on (a line with no newline used to be buffered without limit, and a 10 MB bad line
+/// got a 10 MB reply).
+#[test]
+fn a_control_line_past_its_limit_is_refused_and_the_session_goes_on() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_metastable"))
+        .args(["--control", "stdin", "--realtime", "100", "--duration", "3s", "--spike-start", "1s"])
+        .args(["--spike-duration", "1s", "--max-control-line", "20"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write as _;
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"partition clients | server hold and a long tail of words\nstatus\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("error: line longer than 20 bytes; discarded up to its newline"), "{err}");
+    assert!(err.contains("status: server=running"), "the next line is still read: {err}");
+    assert!(err.contains("applied=0"), "the long line was not applied: {err}");
+}

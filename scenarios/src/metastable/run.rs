@@ -267,7 +267,8 @@ pub fn run_limited(
         eprintln!("warning: {late}");
     }
     plan.install(&sim)?;
-    let live_control = start_live(live.control.as_ref(), sim.control(), resolver, params.seed)?;
+    let live_control =
+        start_live(live.control.as_ref(), sim.control(), resolver, params.seed, limits.max_control_line)?;
     if live.control.is_some() && live.realtime.is_none() {
         eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
     }

@@ -32,6 +32,8 @@ pub struct RunLimits {
     /// Requests (operations) a run may offer: its rates times its duration. It bounds the work
     /// and what an overloaded server queues, before the run starts.
     pub max_requests: u64,
+    /// Bytes of one live control line (`--control`); a longer one is answered with an error.
+    pub max_control_line: u64,
 }
 
 impl Default for RunLimits {
@@ -45,6 +47,7 @@ impl Default for RunLimits {
             max_input_bytes: 16 << 20,
             max_fault_commands: faultline_faults::DEFAULT_MAX_COMMANDS as u64,
             max_requests: 2_000_000,
+            max_control_line: faultline_faults::DEFAULT_MAX_LINE as u64,
         }
     }
 }
@@ -54,7 +57,7 @@ const fn limit(name: &'static str, max: u64, help: &'static str) -> Param {
 }
 
 /// The limit flags.
-pub const LIMIT_PARAMS: [Param; 7] = [
+pub const LIMIT_PARAMS: [Param; 8] = [
     limit(
         "max-in-flight",
         1 << 40,
@@ -66,6 +69,7 @@ pub const LIMIT_PARAMS: [Param; 7] = [
     limit("max-input-bytes", 1 << 40, "Largest input file (--config, --merge, --faults), in bytes."),
     limit("max-fault-commands", 1 << 40, "Most commands a fault script or --nemesis may compile to."),
     limit("max-requests", 1 << 40, "Most requests a run may offer (its rates times its duration)."),
+    limit("max-control-line", 1 << 20, "Longest live control line (--control), in bytes."),
 ];
 
 impl RunLimits {
