@@ -7,16 +7,17 @@
 use std::time::{Duration, Instant};
 
 use faultline::check::{Checker, ModelKind, Verdict};
-use faultline::{Command, RunOutcome, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::{RefusalLog, Resolver};
+use faultline::{Command, SimTime};
+use faultline_faults::Resolver;
 use faultline_nodes::cap::analysis::{self, Availability, OpStats, Pacelc, Span, Visibility};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{Msg, Observer, OpKind, Outcome, check_history, history, install, to_json_lines};
 use serde::Serialize;
 
 use super::params::Params;
-use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
-use crate::study::{RunLimits, Speed, interrupt};
+use crate::cli::{FaultArgs, InputError, TraceArgs};
+use crate::study::drive::{Driven, Driver};
+use crate::study::{RunLimits, Speed};
 
 /// N, R and W of the run.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
@@ -170,23 +171,12 @@ pub fn run(
 ) -> anyhow::Result<(Summary, Speed)> {
     let plan = params.plan()?;
     params.check_limits(limits)?;
-    check_realtime(live.realtime)?;
-    let refusals = RefusalLog::new();
-    let mut builder = Sim::<Msg>::builder(params.seed).limits(limits.core()).trace(refusals.output());
-    if let Some(x) = live.realtime {
-        builder = builder.realtime(x);
-    }
-    if live.control.is_some() || live.realtime.is_some() {
-        let out = TraceOutput::new(TraceFormat::Text, TraceSink::Stderr).filtered("faultline::control=info,warn");
-        builder = builder.trace(out);
-    }
-    for output in traces.outputs() {
-        builder = builder.trace(output);
-    }
+    let driver = Driver::new(params.seed, live, limits)?;
+    let builder = driver.builder::<Msg>(traces);
     let observer = Observer::with_limit(params.max_records);
     let (builder, layout) = install(builder, &plan.cluster, &plan.clients, &observer)
         .map_err(|e| InputError(format!("the cluster: {e}")))?;
-    let mut sim = builder.build().map_err(|e| InputError(e.to_string()))?;
+    let sim = builder.build().map_err(|e| InputError(e.to_string()))?;
     // The load ends at --duration; every operation has its client timeout twice over to end,
     // and background replication one more period.
     let horizon = params.duration + params.client_timeout * 2 + DRAIN_EXTRA;
@@ -207,51 +197,10 @@ pub fn run(
         }
     }
     let resolver = Resolver::new(sim.names()).alias("replicas", "r*").alias("clients", "c*");
-    let faults = FaultPlan::prepare_limited(
-        params.faults.as_deref(),
-        params.nemesis.as_deref(),
-        &resolver,
-        params.seed,
-        end,
-        limits,
-    )?;
-    for late in &faults.timeline.after_end {
-        eprintln!("warning: {late}");
-    }
-    faults.install(&sim)?;
-    let live_control =
-        start_live(live.control.as_ref(), sim.control(), resolver, params.seed, limits.max_control_line)?;
-    if live.control.is_some() && live.realtime.is_none() {
-        eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
-    }
-
-    let watch = interrupt::Watch::start(sim.control(), live_control.as_ref().map(|l| l.shutdown_handle()));
-    let wall = Instant::now();
-    let outcome = sim.run_until(end);
-    drop(watch);
-    let wall_s = wall.elapsed().as_secs_f64();
-    let names = sim.names().to_vec();
-    let report = sim.finish()?;
-    for refused in faults.timeline.refused(&names, &refusals.refusals()) {
-        eprintln!("warning: {refused}");
-    }
-    if outcome == RunOutcome::Panicked {
-        let (node, message) = &report.panics[0];
-        anyhow::bail!("node {node} panicked at {}: {message} (a bug in the study; please report it)", report.end);
-    }
+    let Driven { report, plan: faults, wall_s, incomplete, .. } =
+        driver.run(sim, resolver, params.faults.as_deref(), params.nemesis.as_deref(), end)?;
     let obs = observer.observations();
-    let mut incomplete = match outcome {
-        RunOutcome::Limit(hit) => Some(format!(
-            "stopped at {} of {}s: {hit}; raise it with --{}",
-            report.end,
-            horizon.as_secs_f64(),
-            hit.kind.field().replace('_', "-")
-        )),
-        RunOutcome::Stopped if let Some(signal) = interrupt::received() => {
-            Some(format!("interrupted by {} at {} of {}s", interrupt::name(signal), report.end, horizon.as_secs_f64()))
-        }
-        _ => None,
-    };
+    let mut incomplete = incomplete;
     if incomplete.is_none() && obs.dropped > 0 {
         incomplete = Some(format!(
             "the run kept --max-records {} records and dropped {} more: what it reports covers only part of the run (raise --max-records, or a shorter --duration or fewer --clients)",

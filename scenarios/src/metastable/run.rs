@@ -1,18 +1,17 @@
 //! Runs one metastable study: builds the server and clients, installs faults, runs, and turns
 //! the metrics into windows, phases and a verdict.
 
-use std::time::Instant;
-
 use faultline::metrics::{MetricView, WindowStats};
-use faultline::{LinkConfig, MetricsReport, RunOutcome, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::{RefusalLog, Resolver};
+use faultline::{LinkConfig, MetricsReport, RunOutcome, Sim, SimBuilder, SimTime};
+use faultline_faults::Resolver;
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{self, Counts, Phases, Window};
 use super::params::{LoadKind, Metastable, Params};
-use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs, check_realtime, start_live};
-use crate::study::{RunLimits, Study, interrupt};
+use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs};
+use crate::study::drive::{Driven, Driver};
+use crate::study::{RunLimits, Study};
 
 /// What set the system off.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -82,30 +81,10 @@ pub struct Speed {
     pub events: u64,
 }
 
-/// Builds the simulation: the server, the clients, the traces, pacing.
-fn build(
-    params: &Params,
-    live: &FaultArgs,
-    traces: &TraceArgs,
-    limits: &RunLimits,
-    refusals: &RefusalLog,
-) -> Result<Sim<Msg>, InputError> {
-    let mut builder = Sim::<Msg>::builder(params.seed)
-        .limits(limits.core())
-        .trace(refusals.output())
-        .default_link(LinkConfig::constant(params.link_latency))
-        .metrics_window(params.window);
-    if let Some(x) = live.realtime {
-        builder = builder.realtime(x);
-    }
-    if live.control.is_some() || live.realtime.is_some() {
-        // A live run shows every command as it applies, with its virtual time.
-        let out = TraceOutput::new(TraceFormat::Text, TraceSink::Stderr).filtered("faultline::control=info,warn");
-        builder = builder.trace(out);
-    }
-    for output in traces.outputs() {
-        builder = builder.trace(output);
-    }
+/// Builds the simulation on `builder` (the run's seed, limits, pacing and traces): the server
+/// and the clients.
+fn build(params: &Params, builder: SimBuilder<Msg>) -> Result<Sim<Msg>, InputError> {
+    let mut builder = builder.default_link(LinkConfig::constant(params.link_latency)).metrics_window(params.window);
     let server = params.server();
     builder = builder.node("server", move || Server::new(server.clone()));
     for i in 0..params.clients {
@@ -249,60 +228,12 @@ pub fn run_limited(
     limits: &RunLimits,
 ) -> anyhow::Result<(Summary, Speed)> {
     Metastable::check(params, limits)?;
-    check_realtime(live.realtime)?;
-    let refusals = RefusalLog::new();
-    let mut sim = build(params, live, traces, limits, &refusals)?;
-    let end = SimTime::ZERO + params.duration;
+    let driver = Driver::new(params.seed, live, limits)?;
+    let sim = build(params, driver.builder(traces))?;
     let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
-    let plan = FaultPlan::prepare_limited(
-        params.faults.as_deref(),
-        params.nemesis.as_deref(),
-        &resolver,
-        params.seed,
-        end,
-        limits,
-    )?;
-    // Documented choice: entries after the end are warnings, since the rest of the script runs.
-    for late in &plan.timeline.after_end {
-        eprintln!("warning: {late}");
-    }
-    plan.install(&sim)?;
-    let live_control =
-        start_live(live.control.as_ref(), sim.control(), resolver, params.seed, limits.max_control_line)?;
-    if live.control.is_some() && live.realtime.is_none() {
-        eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
-    }
-
-    let watch = interrupt::Watch::start(sim.control(), live_control.as_ref().map(|l| l.shutdown_handle()));
-    let wall = Instant::now();
-    let outcome = sim.run_until(end);
-    drop(watch);
-    let wall_s = wall.elapsed().as_secs_f64();
-    let names = sim.names().to_vec();
-    let report = sim.finish()?;
-    // Documented choice: a refused scripted command is a warning (the run went on without it).
-    for refused in plan.timeline.refused(&names, &refusals.refusals()) {
-        eprintln!("warning: {refused}");
-    }
-    let incomplete = match outcome {
-        RunOutcome::Limit(hit) => Some(format!(
-            "stopped at {} of {}s: {hit}; raise it with --{}",
-            report.end,
-            params.duration.as_secs(),
-            hit.kind.field().replace('_', "-")
-        )),
-        RunOutcome::Stopped if let Some(signal) = interrupt::received() => Some(format!(
-            "interrupted by {} at {} of {}s",
-            interrupt::name(signal),
-            report.end,
-            params.duration.as_secs()
-        )),
-        _ => None,
-    };
-    if outcome == RunOutcome::Panicked {
-        let (node, message) = &report.panics[0];
-        anyhow::bail!("node {node} panicked at {}: {message} (a bug in the study; please report it)", report.end);
-    }
+    let end = SimTime::ZERO + params.duration;
+    let Driven { report, outcome, plan, wall_s, incomplete } =
+        driver.run(sim, resolver, params.faults.as_deref(), params.nemesis.as_deref(), end)?;
 
     let width = params.window.as_secs_f64();
     // The run may end before --duration (a `stop` command): the windows end with it.

@@ -5,6 +5,7 @@
 //! exit codes). A study implements [`Study`] and writes only what is its own.
 
 pub mod config;
+pub mod drive;
 pub mod flags;
 pub mod interrupt;
 pub mod limits;
