@@ -13,7 +13,6 @@ use faultline_nodes::cap::{
     Versions,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::cli::InputError;
 use crate::study::param::{MAX_VALUE_BYTES, PROBABILITY};
@@ -389,18 +388,7 @@ impl Params {
     /// set it), then the rules between them, and builds the run's configurations. Errors name
     /// the flags and what is allowed.
     pub fn plan(&self) -> Result<Plan, InputError> {
-        let json = serde_json::to_value(self).map_err(|e| InputError(e.to_string()))?;
-        for p in TABLE {
-            let text = match json.get(p.key()) {
-                None | Some(Value::Null) if p.optional => continue,
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => continue,
-            };
-            if p.kind != Kind::Bool {
-                p.parse(&text, &p.flag()).map_err(InputError)?;
-            }
-        }
+        crate::study::param::check_ranges(TABLE, self)?;
         let n = self.replication.unwrap_or(self.nodes);
         if n > self.nodes {
             return bad(format!(

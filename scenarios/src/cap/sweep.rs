@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::run::Summary;
 use crate::study::SweepRow;
+use crate::study::run::{by_value, mean};
 use crate::sweep::Job;
 
 /// One run of a sweep: what a shard prints, one JSON line each.
@@ -95,37 +96,21 @@ pub struct ValueSummary {
     pub not_linearizable: usize,
 }
 
-fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let v: Vec<f64> = xs.flatten().collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
 /// Rows grouped by value, in sweep order.
 pub fn aggregate(rows: &[Row]) -> Vec<ValueSummary> {
-    let mut rows = rows.to_vec();
-    rows.sort_by_key(|r| r.index);
-    let mut values: Vec<String> = Vec::new();
-    for r in &rows {
-        if !values.contains(&r.value) {
-            values.push(r.value.clone());
-        }
-    }
-    values
+    by_value(rows, |r| &r.value)
         .into_iter()
-        .map(|value| {
-            let mine: Vec<&Row> = rows.iter().filter(|r| r.value == value).collect();
-            ValueSummary {
-                runs: mine.len(),
-                read_p50_ms: mean(mine.iter().map(|r| r.read_p50_ms)),
-                write_p50_ms: mean(mine.iter().map(|r| r.write_p50_ms)),
-                availability: mean(mine.iter().map(|r| r.availability)),
-                minority_availability: mean(mine.iter().map(|r| r.minority_availability)),
-                stale_ratio: mean(mine.iter().map(|r| r.stale_ratio)),
-                lost_writes: mine.iter().map(|r| r.lost_writes).sum(),
-                linearizable: mine.iter().filter(|r| r.linearizable == Some(true)).count(),
-                not_linearizable: mine.iter().filter(|r| r.linearizable == Some(false)).count(),
-                value,
-            }
+        .map(|(value, mine)| ValueSummary {
+            runs: mine.len(),
+            read_p50_ms: mean(mine.iter().map(|r| r.read_p50_ms)),
+            write_p50_ms: mean(mine.iter().map(|r| r.write_p50_ms)),
+            availability: mean(mine.iter().map(|r| r.availability)),
+            minority_availability: mean(mine.iter().map(|r| r.minority_availability)),
+            stale_ratio: mean(mine.iter().map(|r| r.stale_ratio)),
+            lost_writes: mine.iter().map(|r| r.lost_writes).sum(),
+            linearizable: mine.iter().filter(|r| r.linearizable == Some(true)).count(),
+            not_linearizable: mine.iter().filter(|r| r.linearizable == Some(false)).count(),
+            value,
         })
         .collect()
 }

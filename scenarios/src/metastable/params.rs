@@ -10,7 +10,6 @@ use faultline_nodes::metastable::{
     Backoff, BreakerConfig, BudgetConfig, ClientConfig, DeadlinePolicy, Load, ServerConfig,
 };
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use super::run::Summary;
 use super::sweep::{self, Row};
@@ -330,18 +329,7 @@ impl Params {
     /// Checks every parameter against its range in [`TABLE`], then the rules between them;
     /// the error names the flag and what is allowed.
     pub fn validate(&self) -> Result<(), InputError> {
-        let json = serde_json::to_value(self).map_err(|e| InputError(e.to_string()))?;
-        for p in TABLE {
-            let text = match json.get(p.key()) {
-                None | Some(Value::Null) if p.optional => continue,
-                Some(Value::String(s)) => s.clone(),
-                Some(v) => v.to_string(),
-                None => continue,
-            };
-            if p.kind != Kind::Bool {
-                p.parse(&text, &p.flag()).map_err(InputError)?;
-            }
-        }
+        crate::study::param::check_ranges(TABLE, self)?;
         let trigger = self.load != LoadKind::Constant;
         if trigger && self.spike_start.saturating_add(self.spike_duration) > self.duration {
             return bad(format!(

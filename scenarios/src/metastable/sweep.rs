@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::run::Summary;
 use crate::cli::InputError;
 use crate::study::SweepRow;
+use crate::study::run::{by_value, mean};
 use crate::sweep::Job;
 
 /// One run of a sweep: what a shard prints, one JSON line each.
@@ -86,32 +87,16 @@ impl ValueSummary {
     }
 }
 
-fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let v: Vec<f64> = xs.flatten().collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
 /// Rows grouped by value, in sweep order.
 pub fn aggregate(rows: &[Row]) -> Vec<ValueSummary> {
-    let mut rows = rows.to_vec();
-    rows.sort_by_key(|r| r.index);
-    let mut values: Vec<String> = Vec::new();
-    for r in &rows {
-        if !values.contains(&r.value) {
-            values.push(r.value.clone());
-        }
-    }
-    values
+    by_value(rows, |r| &r.value)
         .into_iter()
-        .map(|value| {
-            let mine: Vec<&Row> = rows.iter().filter(|r| r.value == value).collect();
-            ValueSummary {
-                runs: mine.len(),
-                recovered: mine.iter().filter(|r| r.recovered == Some(true)).count(),
-                after_goodput_ratio: mean(mine.iter().map(|r| r.after_goodput_ratio)),
-                after_attempts: mean(mine.iter().map(|r| r.after_attempts)),
-                value,
-            }
+        .map(|(value, mine)| ValueSummary {
+            runs: mine.len(),
+            recovered: mine.iter().filter(|r| r.recovered == Some(true)).count(),
+            after_goodput_ratio: mean(mine.iter().map(|r| r.after_goodput_ratio)),
+            after_attempts: mean(mine.iter().map(|r| r.after_attempts)),
+            value,
         })
         .collect()
 }

@@ -63,6 +63,26 @@ pub trait SweepRow: Serialize + DeserializeOwned + Clone + Send {
     fn of(&self) -> u64;
 }
 
+/// The mean of the values present, if any.
+pub fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = xs.flatten().collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+/// A sweep's rows grouped by the value they ran with (`value` of a row), values in sweep order.
+pub fn by_value<R: SweepRow>(rows: &[R], value: impl Fn(&R) -> &str) -> Vec<(String, Vec<&R>)> {
+    let mut sorted: Vec<&R> = rows.iter().collect();
+    sorted.sort_by_key(|r| r.index());
+    let mut groups: Vec<(String, Vec<&R>)> = Vec::new();
+    for r in sorted {
+        match groups.iter_mut().find(|(v, _)| v == value(r)) {
+            Some((_, members)) => members.push(r),
+            None => groups.push((value(r).to_string(), vec![r])),
+        }
+    }
+    groups
+}
+
 /// A sweep's run stopped by a limit: the sweep cannot judge that value (exit code 3).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
