@@ -201,11 +201,16 @@ fn occurrences(timing: &Timing, horizon: SimTime) -> Result<(SimTime, u64), SimT
         Timing::Every { period, from } => {
             let first = SimTime::from_duration(from.unwrap_or(period));
             let period = u64::try_from(period.as_nanos()).unwrap_or(u64::MAX).max(1);
-            if first >= horizon {
+            // As for `at`: an instant at the horizon itself still applies (the run's last
+            // instant fires its events); only one past it is after the end. Pinned by
+            // `any_script_compiles_within_the_limit_or_is_refused` (faults/tests/fuzz.rs), which
+            // found `every 18446744073709551615ns` at a horizon of that many nanoseconds
+            // reported as after the end.
+            if first > horizon {
                 return Err(first);
             }
-            // Instants first, first + period, ... strictly before the horizon.
-            Ok((first, (horizon.as_nanos() - first.as_nanos() - 1) / period + 1))
+            // Instants first, first + period, ... up to the horizon.
+            Ok((first, (horizon.as_nanos() - first.as_nanos()) / period + 1))
         }
     }
 }
@@ -251,7 +256,7 @@ pub fn compile_limited(
             _ => Duration::ZERO,
         };
         for k in 0..count {
-            // Checked: occurrences() counted only instants before the horizon.
+            // Checked: occurrences() counted only instants up to the horizon.
             let at = SimTime::from_nanos(first.as_nanos() + k * u64::try_from(period.as_nanos()).unwrap_or(0));
             // Entry number and occurrence: unique, and the same for the script's reprint.
             let label = format!("fault{}.{k}", n + 1);
@@ -373,8 +378,8 @@ mod tests {
         let e = compile_limited(&script, &clients(), 1, at(120), 1000).unwrap_err();
         assert_eq!(e.pos.line, 167, "6 commands each: the 167th entry passes 1000");
         assert!(e.message.starts_with("the script makes 1002 commands by this entry"), "{e}");
-        let ok = compile_limited(&parse_script("every 1s crash client-1\n").unwrap(), &clients(), 1, at(120), 119);
-        assert_eq!(ok.unwrap().commands.len(), 119, "at 1..=119 s: exactly the limit is allowed");
+        let ok = compile_limited(&parse_script("every 1s crash client-1\n").unwrap(), &clients(), 1, at(120), 120);
+        assert_eq!(ok.unwrap().commands.len(), 120, "at 1..=120 s: exactly the limit is allowed");
     }
 
     // Pins issue 8: fault entries after the end of the run were ignored without a word.
@@ -407,9 +412,23 @@ mod tests {
         let when: Vec<(u64, &str)> = t.commands.iter().map(|c| (c.at.as_nanos(), c.command.kind())).collect();
         assert_eq!(
             when,
-            vec![(0, "crash"), (1_000_000_000, "pause"), (u64::MAX, "crash")],
-            "the undo of 'for {max}' from 1 s would be past the last instant: not scheduled"
+            vec![(0, "crash"), (1_000_000_000, "pause"), (u64::MAX, "crash"), (u64::MAX, "crash")],
+            "'every {max} from 0s' applies at 0 and at the last instant; the undo of 'for {max}' from 1 s \
+             would be past the last instant: not scheduled"
         );
+    }
+
+    // Found by the fuzz test: `every 18446744073709551615ns` whose first instant is the run's
+    // last was reported as "after the end", while `at` that instant applies (the run's last
+    // instant fires its events). Both now apply up to and including the horizon.
+    #[test]
+    fn an_entry_at_the_last_instant_applies_whether_at_or_every() {
+        let script = parse_script("every 18446744073709551615ns crash client-1\nat 120s crash client-0\n").unwrap();
+        let t = compile(&script, &clients(), 1, SimTime::MAX).unwrap();
+        assert!(t.after_end.is_empty(), "{:?}", t.after_end.iter().map(ToString::to_string).collect::<Vec<_>>());
+        assert_eq!(t.commands.len(), 2);
+        let t = compile(&parse_script("every 60s crash client-1\n").unwrap(), &clients(), 1, at(120)).unwrap();
+        assert_eq!(t.commands.iter().map(|c| c.at).collect::<Vec<_>>(), vec![at(60), at(120)]);
     }
 
     // Pins issue 8: `link ... latency 18446744073709551615ns` wrapped the delivery time.
