@@ -7,22 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::run::Summary;
 use crate::study::SweepRow;
-use crate::study::run::{by_value, mean};
+use crate::study::run::{RunId, by_value, mean};
 use crate::sweep::Job;
 
 /// One run of a sweep: what a shard prints, one JSON line each.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
-    /// The swept parameter.
-    pub key: String,
-    /// Its value.
-    pub value: String,
-    /// The seed.
-    pub seed: u64,
-    /// Position in the whole sweep.
-    pub index: usize,
-    /// Runs in the whole sweep.
-    pub of: u64,
+    /// Which run this is.
+    #[serde(flatten)]
+    pub id: RunId,
     /// Median read latency (ms).
     pub read_p50_ms: Option<f64>,
     /// Median write latency (ms).
@@ -43,11 +36,7 @@ impl Row {
     /// The row of one finished run.
     pub fn new(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> Row {
         Row {
-            key: key.to_string(),
-            value: job.value.clone(),
-            seed,
-            index: job.index,
-            of,
+            id: RunId::new(key, job, seed, of),
             read_p50_ms: s.read.p50_ms,
             write_p50_ms: s.write.p50_ms,
             availability: s.availability.overall.ratio,
@@ -60,14 +49,8 @@ impl Row {
 }
 
 impl SweepRow for Row {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn of(&self) -> u64 {
-        self.of
+    fn id(&self) -> &RunId {
+        &self.id
     }
 }
 
@@ -98,7 +81,7 @@ pub struct ValueSummary {
 
 /// Rows grouped by value, in sweep order.
 pub fn aggregate(rows: &[Row]) -> Vec<ValueSummary> {
-    by_value(rows, |r| &r.value)
+    by_value(rows)
         .into_iter()
         .map(|(value, mine)| ValueSummary {
             runs: mine.len(),
@@ -160,11 +143,7 @@ mod tests {
 
     fn row(value: &str, index: usize, p50: f64, linearizable: Option<bool>) -> Row {
         Row {
-            key: "consistency".into(),
-            value: value.into(),
-            seed: index as u64,
-            index,
-            of: 4,
+            id: RunId { key: "consistency".into(), value: value.into(), seed: index as u64, index, of: 4 },
             read_p50_ms: Some(p50),
             write_p50_ms: Some(p50),
             availability: Some(1.0),

@@ -9,22 +9,15 @@ use serde::{Deserialize, Serialize};
 use super::run::Summary;
 use crate::cli::InputError;
 use crate::study::SweepRow;
-use crate::study::run::{by_value, mean};
+use crate::study::run::{RunId, by_value, mean};
 use crate::sweep::Job;
 
 /// One run of a sweep: what a shard prints, one JSON line each.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
-    /// The swept parameter.
-    pub key: String,
-    /// Its value.
-    pub value: String,
-    /// The seed.
-    pub seed: u64,
-    /// Position in the whole sweep.
-    pub index: usize,
-    /// Runs in the whole sweep (so that a merge knows when a shard is missing).
-    pub of: u64,
+    /// Which run this is.
+    #[serde(flatten)]
+    pub id: RunId,
     /// Recovered (absent without a trigger).
     pub recovered: Option<bool>,
     /// Seconds to recover.
@@ -40,11 +33,7 @@ impl Row {
     pub fn new(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> Row {
         let after = s.phases.after.as_ref();
         Row {
-            key: key.to_string(),
-            value: job.value.clone(),
-            seed,
-            index: job.index,
-            of,
+            id: RunId::new(key, job, seed, of),
             recovered: s.recovered,
             recovery_s: s.recovery_s,
             after_goodput_ratio: after.map(|a| a.goodput_ratio),
@@ -54,14 +43,8 @@ impl Row {
 }
 
 impl SweepRow for Row {
-    fn key(&self) -> &str {
-        &self.key
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn of(&self) -> u64 {
-        self.of
+    fn id(&self) -> &RunId {
+        &self.id
     }
 }
 
@@ -89,7 +72,7 @@ impl ValueSummary {
 
 /// Rows grouped by value, in sweep order.
 pub fn aggregate(rows: &[Row]) -> Vec<ValueSummary> {
-    by_value(rows, |r| &r.value)
+    by_value(rows)
         .into_iter()
         .map(|(value, mine)| ValueSummary {
             runs: mine.len(),
@@ -164,11 +147,7 @@ mod tests {
 
     fn row(value: &str, seed: u64, index: usize, recovered: bool) -> Row {
         Row {
-            key: "spike-rps".into(),
-            value: value.into(),
-            seed,
-            index,
-            of: 6,
+            id: RunId { key: "spike-rps".into(), value: value.into(), seed, index, of: 6 },
             recovered: Some(recovered),
             recovery_s: None,
             after_goodput_ratio: Some(if recovered { 1.0 } else { 0.0 }),

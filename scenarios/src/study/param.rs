@@ -181,6 +181,26 @@ pub fn find<'a>(table: &'a [Param], name: &str) -> Option<&'a Param> {
     table.iter().find(|p| p.name == name)
 }
 
+/// Checks every value of `params` (a study's parameters, as a config file, flags or a sweep
+/// set them) against its parameter's range in `table`; the error names the flag and what is
+/// allowed.
+pub fn check_ranges<T: serde::Serialize>(table: &[Param], params: &T) -> Result<(), crate::cli::InputError> {
+    use crate::cli::InputError;
+    let json = serde_json::to_value(params).map_err(|e| InputError(e.to_string()))?;
+    for p in table {
+        let text = match json.get(p.key()) {
+            None | Some(Value::Null) if p.optional => continue,
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+            None => continue,
+        };
+        if p.kind != Kind::Bool {
+            p.parse(&text, &p.flag()).map_err(InputError)?;
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,24 +232,4 @@ mod tests {
         assert!(d.parse("-1s", "--window").unwrap_err().contains("--window: "));
         assert!(d.parse(&"9".repeat(10_000), "--window").unwrap_err().contains("too long"));
     }
-}
-
-/// Checks every value of `params` (a study's parameters, as a config file, flags or a sweep
-/// set them) against its parameter's range in `table`; the error names the flag and what is
-/// allowed.
-pub fn check_ranges<T: serde::Serialize>(table: &[Param], params: &T) -> Result<(), crate::cli::InputError> {
-    use crate::cli::InputError;
-    let json = serde_json::to_value(params).map_err(|e| InputError(e.to_string()))?;
-    for p in table {
-        let text = match json.get(p.key()) {
-            None | Some(Value::Null) if p.optional => continue,
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-            None => continue,
-        };
-        if p.kind != Kind::Bool {
-            p.parse(&text, &p.flag()).map_err(InputError)?;
-        }
-    }
-    Ok(())
 }

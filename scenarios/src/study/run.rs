@@ -9,8 +9,8 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use super::config::read_limited;
 use super::output::print;
@@ -55,12 +55,44 @@ impl Speed {
 /// One run of a sweep, as a shard prints it (one JSON line): enough for a merge to tell which
 /// sweep it belongs to and whether a run is missing or doubled.
 pub trait SweepRow: Serialize + DeserializeOwned + Clone + Send {
+    /// Which run of which sweep this row is.
+    fn id(&self) -> &RunId;
+
     /// The swept parameter.
-    fn key(&self) -> &str;
+    fn key(&self) -> &str {
+        &self.id().key
+    }
     /// Position in the whole sweep.
-    fn index(&self) -> usize;
+    fn index(&self) -> usize {
+        self.id().index
+    }
     /// Runs in the whole sweep.
-    fn of(&self) -> u64;
+    fn of(&self) -> u64 {
+        self.id().of
+    }
+}
+
+/// What identifies one run in a sweep's rows, the same in every study: a study's row holds it
+/// (flattened, so a row's JSON starts with these fields) and adds its own measures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunId {
+    /// The swept parameter.
+    pub key: String,
+    /// Its value.
+    pub value: String,
+    /// The seed.
+    pub seed: u64,
+    /// Position in the whole sweep.
+    pub index: usize,
+    /// Runs in the whole sweep (so that a merge knows when a shard is missing).
+    pub of: u64,
+}
+
+impl RunId {
+    /// The id of `job` in a sweep of `of` runs over `key`, run with `seed`.
+    pub fn new(key: &str, job: &crate::sweep::Job, seed: u64, of: u64) -> RunId {
+        RunId { key: key.to_string(), value: job.value.clone(), seed, index: job.index, of }
+    }
 }
 
 /// The mean of the values present, if any.
@@ -69,15 +101,16 @@ pub fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
 
-/// A sweep's rows grouped by the value they ran with (`value` of a row), values in sweep order.
-pub fn by_value<R: SweepRow>(rows: &[R], value: impl Fn(&R) -> &str) -> Vec<(String, Vec<&R>)> {
+/// A sweep's rows grouped by the value they ran with, values in sweep order.
+pub fn by_value<R: SweepRow>(rows: &[R]) -> Vec<(String, Vec<&R>)> {
     let mut sorted: Vec<&R> = rows.iter().collect();
     sorted.sort_by_key(|r| r.index());
     let mut groups: Vec<(String, Vec<&R>)> = Vec::new();
     for r in sorted {
-        match groups.iter_mut().find(|(v, _)| v == value(r)) {
+        let value = &r.id().value;
+        match groups.iter_mut().find(|(v, _)| v == value) {
             Some((_, members)) => members.push(r),
-            None => groups.push((value(r).to_string(), vec![r])),
+            None => groups.push((value.clone(), vec![r])),
         }
     }
     groups
@@ -267,20 +300,13 @@ mod tests {
 
     #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
     struct R {
-        key: String,
-        index: usize,
-        of: u64,
+        #[serde(flatten)]
+        id: RunId,
     }
 
     impl SweepRow for R {
-        fn key(&self) -> &str {
-            &self.key
-        }
-        fn index(&self) -> usize {
-            self.index
-        }
-        fn of(&self) -> u64 {
-            self.of
+        fn id(&self) -> &RunId {
+            &self.id
         }
     }
 
@@ -289,8 +315,10 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("faultline-rows-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = |name: &str, rows: &[(&str, usize, u64)]| {
-            let text: String =
-                rows.iter().map(|(k, i, of)| format!("{{\"key\":\"{k}\",\"index\":{i},\"of\":{of}}}\n")).collect();
+            let text: String = rows
+                .iter()
+                .map(|(k, i, of)| format!("{{\"key\":\"{k}\",\"value\":\"v\",\"seed\":1,\"index\":{i},\"of\":{of}}}\n"))
+                .collect();
             let p = dir.join(name);
             std::fs::write(&p, text).unwrap();
             p
@@ -298,7 +326,7 @@ mod tests {
         let a = file("a", &[("x", 2, 3), ("x", 0, 3)]);
         let b = file("b", &[("x", 1, 3)]);
         let rows: Vec<R> = read_rows(&[&a, &b], 1000).unwrap();
-        assert_eq!(rows.iter().map(|r| r.index).collect::<Vec<_>>(), [0, 1, 2], "in sweep order");
+        assert_eq!(rows.iter().map(|r| r.index()).collect::<Vec<_>>(), [0, 1, 2], "in sweep order");
         let e = |paths: &[&PathBuf]| read_rows::<R>(paths, 1000).unwrap_err().0;
         assert!(e(&[&a]).contains("1 of the sweep's 3 runs are missing (runs 1)"), "{}", e(&[&a]));
         assert!(e(&[&a, &b, &b]).contains("run 1 appears twice"));
