@@ -177,6 +177,24 @@ pub mod serde_duration {
     }
 }
 
+/// Serde support for optional [`Duration`] fields written with units (`"500ms"`), absent or
+/// `null` for none.
+///
+/// Use with `#[serde(with = "faultline::time::serde_option_duration")]`.
+pub mod serde_option_duration {
+    use super::*;
+
+    /// Writes the duration as text with a unit, or nothing.
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        d.map(format_duration).serialize(s)
+    }
+
+    /// Reads a duration from text with a unit, or nothing.
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<String>::deserialize(d)?.map(|t| parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

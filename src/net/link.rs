@@ -88,7 +88,7 @@ pub struct LinkPatch {
     /// New latency distribution.
     pub latency: Option<Latency>,
     /// New jitter.
-    #[serde(with = "option_duration")]
+    #[serde(with = "crate::time::serde_option_duration")]
     pub jitter: Option<Duration>,
     /// New loss probability.
     pub loss: Option<f64>,
@@ -129,24 +129,6 @@ impl fmt::Display for LinkPatch {
             parts.push(format!("duplicate {p}"));
         }
         f.write_str(&parts.join(" "))
-    }
-}
-
-mod option_duration {
-    use super::*;
-    use serde::{Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => s.serialize_some(&format_duration(*d)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|t| crate::time::parse_duration(&t).map_err(serde::de::Error::custom))
-            .transpose()
     }
 }
 

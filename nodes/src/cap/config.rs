@@ -137,23 +137,8 @@ pub struct Sloppy {
     pub fallback_after: Duration,
     /// How often a replica tries to hand its hints back; `None`: never (hints stay where
     /// they are, and the writes they hold never reach their home).
-    #[serde(with = "opt_duration")]
+    #[serde(with = "faultline::time::serde_option_duration")]
     pub handoff_every: Option<Duration>,
-}
-
-mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        d.map(faultline::format_duration).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(d)?;
-        text.map(|t| faultline::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
-    }
 }
 
 /// The replicas, their quorums and mechanisms, and the network between them.

@@ -15,7 +15,7 @@ use faultline_nodes::cap::{
 use serde::{Deserialize, Serialize};
 
 use crate::cli::InputError;
-use crate::study::param::{MAX_VALUE_BYTES, PROBABILITY};
+use crate::study::param::{FAULTS, MAX_VALUE_BYTES, NEMESIS, PROBABILITY};
 use crate::study::{Kind, Param, RunLimits};
 
 /// Every parameter of a run. The defaults are the nodes' defaults: three replicas holding
@@ -62,7 +62,7 @@ pub struct Params {
     /// Open loop: operations per second per client.
     pub rate: Option<f64>,
     /// Closed loop: pause between operations (10 ms when neither this nor `rate` is given).
-    #[serde(with = "opt_duration")]
+    #[serde(with = "faultline::time::serde_option_duration")]
     pub think: Option<Duration>,
     /// Length of the load.
     #[serde(with = "serde_duration")]
@@ -74,7 +74,7 @@ pub struct Params {
     /// Versions.
     pub versions: Versions,
     /// Every replica but r0 runs this far ahead.
-    #[serde(with = "opt_duration")]
+    #[serde(with = "faultline::time::serde_option_duration")]
     pub clock_skew: Option<Duration>,
     /// Sloppy quorum with hinted handoff.
     pub sloppy: bool,
@@ -82,7 +82,7 @@ pub struct Params {
     #[serde(with = "serde_duration")]
     pub fallback_after: Duration,
     /// Sloppy quorum: how often hints are handed back; absent: never.
-    #[serde(with = "opt_duration")]
+    #[serde(with = "faultline::time::serde_option_duration")]
     pub handoff_every: Option<Duration>,
     /// t-visibility probe delays, comma-separated.
     pub t_visibility: Option<String>,
@@ -143,22 +143,6 @@ impl Default for Params {
             nemesis: None,
             max_records: DEFAULT_MAX_RECORDS,
         }
-    }
-}
-
-/// Optional durations as text (`"10ms"`) or absent.
-mod opt_duration {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        d.map(faultline::format_duration).serialize(s)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        let text: Option<String> = Option::deserialize(d)?;
-        text.map(|t| faultline::parse_duration(&t).map_err(serde::de::Error::custom)).transpose()
     }
 }
 
@@ -252,14 +236,8 @@ pub const TABLE: &[Param] = &[
     Param::new("check-timeout", dur(MS, HOUR), "Budget of the linearizability check; past it the verdict is unknown."),
     Param::new("history", Kind::Path, "Write the run's history as JSON lines to this file.").optional().fixed(),
     Param::new("window", dur(MS, MAX_DURATION), "Width of the time-series windows."),
-    Param::new("faults", Kind::Path, "Fault script to apply (see README: \"Fault scripts\").").optional().fixed(),
-    Param::new(
-        "nemesis",
-        Kind::Text(MAX_VALUE_BYTES),
-        "Random faults, e.g. \"every=20s,for=5s,kinds=partition+crash\".",
-    )
-    .optional()
-    .fixed(),
+    FAULTS,
+    NEMESIS,
     Param::new(
         "max-records",
         int(1, faultline_nodes::cap::observer::DEFAULT_MAX_RECORDS as u64),

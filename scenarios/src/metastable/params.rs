@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::run::Summary;
 use super::sweep::{self, Row};
 use crate::cli::{FaultArgs, InputError, TraceArgs};
-use crate::study::param::MAX_VALUE_BYTES;
+use crate::study::param::{FAULTS, NEMESIS};
 use crate::study::{Kind, Param, RunLimits, Speed, Study};
 use crate::sweep::Job;
 
@@ -220,14 +220,8 @@ pub const TABLE: &[Param] = &[
     Param::new("link-latency", dur(ZERO, MAX_LINK_DELAY), "One-way latency between clients and server."),
     Param::new("window", dur(Duration::from_micros(1), MAX_DURATION), "Width of the time-series windows."),
     Param::new("settle", dur(ZERO, MAX_DURATION), "Time after the trigger before the \"after\" phase starts."),
-    Param::new("faults", Kind::Path, "Fault script to apply (see README: \"Fault scripts\").").optional().fixed(),
-    Param::new(
-        "nemesis",
-        Kind::Text(MAX_VALUE_BYTES),
-        "Random faults, e.g. \"every=20s,for=5s,kinds=partition+crash\".",
-    )
-    .optional()
-    .fixed(),
+    FAULTS,
+    NEMESIS,
 ];
 
 fn bad(msg: String) -> Result<(), InputError> {

@@ -50,6 +50,19 @@ pub const PROBABILITY: Kind = Kind::Float { min: 0.0, min_excluded: false, max: 
 /// needs more).
 pub const MAX_VALUE_BYTES: usize = 4096;
 
+/// `--faults FILE`: a fault script, the same parameter in every study.
+pub const FAULTS: Param =
+    Param::new("faults", Kind::Path, "Fault script to apply (see README: \"Fault scripts\").").optional().fixed();
+
+/// `--nemesis SPEC`: random faults, the same parameter in every study.
+pub const NEMESIS: Param = Param::new(
+    "nemesis",
+    Kind::Text(MAX_VALUE_BYTES),
+    "Random faults, e.g. \"every=20s,for=5s,kinds=partition+crash\".",
+)
+.optional()
+.fixed();
+
 /// One parameter of a study.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Param {
