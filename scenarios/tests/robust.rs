@@ -8,6 +8,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use faultline_scenarios::metastable::params::{Metastable, TABLE};
+use faultline_scenarios::study::limits::LIMIT_PARAMS;
 use faultline_scenarios::study::{Refusal, Study};
 use proptest::prelude::*;
 use serde_json::Value;
@@ -78,8 +79,8 @@ proptest! {
     /// Any value of any flag is accepted (and then passes every check) or refused with an error
     /// that names the flag; parsing never panics and takes no time.
     #[test]
-    fn any_flag_value_is_read_or_refused_by_name(index in 0..TABLE.len(), v in value()) {
-        let p = &TABLE[index];
+    fn any_flag_value_is_read_or_refused_by_name(index in 0..TABLE.len() + LIMIT_PARAMS.len(), v in value()) {
+        let p = TABLE.iter().chain(&LIMIT_PARAMS).nth(index).unwrap();
         let flag = p.flag();
         let start = Instant::now();
         let args: Vec<String> = if p.kind == faultline_scenarios::study::Kind::Bool {
@@ -89,7 +90,7 @@ proptest! {
         };
         match Metastable::parse_args(&args) {
             Ok((_, params)) => prop_assert!(params.validate().is_ok()),
-            Err(Refusal::Input(e)) => prop_assert!(!e.0.is_empty()),
+            Err(Refusal::Input(e)) => prop_assert!(e.0.contains(&flag), "{args:?}: {}", e.0),
             Err(Refusal::Info(_)) => prop_assert!(false, "help for {args:?}"),
         }
         prop_assert!(start.elapsed() < Duration::from_secs(1));
