@@ -11,7 +11,7 @@ use faultline_nodes::cap::analysis::{self, Span};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{
     ClientConfig, Cluster, ClusterConfig, Consistency, CoordinatorMode, Event, EventType, Load, Msg, Observer, OpKind,
-    PartitionConfig, ReadRepair, Sloppy, Versions, check_history, history, install, to_json_lines,
+    Outcome, PartitionConfig, ReadRepair, Regions, Sloppy, Versions, check_history, history, install, to_json_lines,
 };
 
 fn ms(n: u64) -> Duration {
@@ -87,6 +87,38 @@ fn quorum_latency_is_one_round_trip_and_follows_the_network() {
     // The client as coordinator pays the WAN to every replica but its own.
     let client = ClusterConfig { coordinator: CoordinatorMode::Client, ..strong(ms(100)) };
     assert!(write_p50(&client, &clients) > 100.0);
+}
+
+#[test]
+fn across_regions_a_quorum_costs_the_round_trip_to_the_nearest_region_that_completes_it() {
+    // Five replicas in three regions (r0, r3 | r1, r4 | r2), 1 ms within a region, 40, 85 and
+    // 120 ms one way between regions 0-1, 0-2 and 1-2. A majority is three copies.
+    let cluster = ClusterConfig {
+        nodes: 5,
+        net_latency: constant(ms(1)),
+        regions: Some(Regions { count: 3, latency: vec![constant(ms(40)), constant(ms(85)), constant(ms(120))] }),
+        ..ClusterConfig::default()
+    };
+    let clients = ClientConfig { clients: 5, stop: Duration::from_secs(10), ..ClientConfig::default() };
+    let (obs, _) = run(1, &cluster, &clients, |_, _| {});
+    let p50 = |client: u32| {
+        let mut lat: Vec<Duration> = obs
+            .ops
+            .iter()
+            .filter(|o| o.client == client && o.kind == OpKind::Write && o.outcome == Outcome::Ok)
+            .filter_map(|o| o.latency())
+            .collect();
+        assert!(lat.len() > 10, "client {client}: {} writes", lat.len());
+        lat.sort_unstable();
+        lat[lat.len() / 2]
+    };
+    // Regions 0 and 1 hold two copies each: the third is one 40 ms round trip away.
+    // 0.5 ms to the replica, 40 + 1 + 40 ms for the remote copy, 0.5 ms back.
+    for client in [0, 1, 3, 4] {
+        assert_eq!(p50(client), ms(82), "client {client}");
+    }
+    // Region 2 holds one copy: it needs two from region 0, 85 ms away.
+    assert_eq!(p50(2), ms(172));
 }
 
 /// 30 s of three closed-loop clients on three replicas; the minority (r2 and c2) is cut off

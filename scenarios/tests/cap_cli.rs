@@ -141,6 +141,10 @@ fn every_preset_runs_and_shows_what_its_comment_claims() {
             "latency-strong-lan" => assert_eq!(write_p50, 12.0, "one round trip plus processing"),
             "latency-strong-wan" => assert_eq!(write_p50, 202.0),
             "latency-weak-wan" => assert_eq!(write_p50, 2.0, "the local replica answers"),
+            "geo-three-regions" => {
+                assert_eq!(write_p50, 82.0, "one round trip to the nearest region");
+                assert_eq!(v["write"]["p99_ms"], 172.0, "the lone region's client pays two of its own");
+            }
             "partition-strong" | "anomaly-abd-linearizable" => assert_eq!(minority, 0.0, "{name}"),
             "partition-eventual" | "anomaly-weak-partition" => {
                 assert_eq!(minority, 1.0, "{name}");

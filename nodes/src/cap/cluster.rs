@@ -9,7 +9,7 @@ use faultline::{Command, LinkConfig, NodeId, Sim, SimBuilder, SimTime};
 use super::Msg;
 use super::analysis::Span;
 use super::client::{Client, client_name};
-use super::config::{ClientConfig, ClusterConfig, ConfigError, PartitionConfig};
+use super::config::{ClientConfig, ClusterConfig, ConfigError, MAX_REGION_LINKS, PartitionConfig, Regions};
 use super::observer::Observer;
 use super::replica::{Replica, Setup, replica_name};
 use super::ring::Ring;
@@ -105,5 +105,45 @@ pub fn install(
         b = b.node(&name, move || Client::new(i as u32, s.clone()));
         b = b.link(&name, &home, lan.clone()).link(&home, &name, lan.clone());
     }
+    if let Some(regions) = &cluster.regions {
+        b = region_links(b, regions, cluster.nodes, clients.clients)?;
+    }
     Ok((b, Cluster { nodes: cluster.nodes, clients: clients.clients, ring }))
+}
+
+/// Sets the links between regions: every pair of replicas in different regions, and every
+/// client with every replica outside its own replica's region (both ways), at that pair of
+/// regions' latency. At most [`MAX_REGION_LINKS`] pairs.
+fn region_links(
+    mut b: SimBuilder<Msg>,
+    regions: &Regions,
+    nodes: usize,
+    clients: usize,
+) -> Result<SimBuilder<Msg>, ConfigError> {
+    let pairs = (nodes + clients).saturating_mul(nodes);
+    if pairs > MAX_REGION_LINKS {
+        return Err(ConfigError::Range {
+            field: "regions",
+            value: format!("{nodes} replicas and {clients} clients"),
+            allowed: format!("at most {MAX_REGION_LINKS} (replicas + clients) x replicas pairs with regions"),
+        });
+    }
+    let n = regions.count;
+    let links: Vec<Option<LinkConfig>> = (0..n * n)
+        .map(|ab| (ab / n != ab % n).then(|| LinkConfig::with_latency(regions.between(ab / n, ab % n).clone())))
+        .collect();
+    let link = |a: usize, b: usize| links[a * n + b].clone().expect("a link between two different regions");
+    for i in 0..nodes {
+        for j in (0..nodes).filter(|&j| regions.of(i) != regions.of(j)) {
+            b = b.link(&replica_name(i), &replica_name(j), link(regions.of(i), regions.of(j)));
+        }
+    }
+    for c in 0..clients {
+        let home = regions.of(c % nodes);
+        for j in (0..nodes).filter(|&j| regions.of(j) != home) {
+            let l = link(home, regions.of(j));
+            b = b.link(&client_name(c), &replica_name(j), l.clone()).link(&replica_name(j), &client_name(c), l);
+        }
+    }
+    Ok(b)
 }

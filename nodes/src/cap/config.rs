@@ -163,6 +163,10 @@ pub struct ClusterConfig {
     pub net_latency: Latency,
     /// One-way latency between a client and its own replica.
     pub client_latency: Latency,
+    /// Replicas spread over regions, with their own latencies between regions; `None`: one
+    /// region, where `net_latency` is every link's.
+    #[serde(default)]
+    pub regions: Option<Regions>,
     /// Processing time per request on a replica (requests are processed in parallel).
     #[serde(with = "faultline::time::serde_duration")]
     pub base_latency: Duration,
@@ -193,6 +197,7 @@ impl Default for ClusterConfig {
             sloppy: None,
             net_latency: Latency::Constant { value: Duration::from_millis(5) },
             client_latency: Latency::Constant { value: Duration::from_micros(500) },
+            regions: None,
             base_latency: Duration::from_millis(1),
             timeout: Duration::from_secs(1),
             background_every: Duration::from_millis(500),
@@ -246,6 +251,9 @@ impl ClusterConfig {
                 .validate()
                 .map_err(|e| ConfigError::Link { field, reason: e.to_string() })?;
         }
+        if let Some(regions) = &self.regions {
+            regions.validate(self.nodes)?;
+        }
         if self.timeout.is_zero() {
             return Err(range("timeout", "0", "longer than zero"));
         }
@@ -273,6 +281,66 @@ impl ClusterConfig {
                     format!("needs replicas outside a key's home set: replication ({n}) below nodes ({})", self.nodes),
                 ));
             }
+        }
+        Ok(())
+    }
+}
+
+/// The most links a region layout may set: one per (replica or client, replica) pair in
+/// different regions.
+pub const MAX_REGION_LINKS: usize = 1 << 16;
+
+/// Replicas spread over regions: replica `i` is in region `i % count`, and a client is in its
+/// own replica's region. Within a region, links take the cluster's `net_latency`; between two
+/// regions, the latency of that pair.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Regions {
+    /// Number of regions, 2 or more.
+    pub count: usize,
+    /// One-way latency between regions: one for every pair, or one per pair in the order
+    /// (0,1), (0,2), …, (0,count-1), (1,2), …
+    pub latency: Vec<Latency>,
+}
+
+impl Regions {
+    /// The region of replica `i`.
+    pub fn of(&self, replica: usize) -> usize {
+        replica % self.count
+    }
+
+    /// The number of region pairs.
+    pub fn pairs(&self) -> usize {
+        self.count * (self.count - 1) / 2
+    }
+
+    /// The one-way latency between regions `a` and `b` (different).
+    pub fn between(&self, a: usize, b: usize) -> &Latency {
+        if self.latency.len() == 1 {
+            return &self.latency[0];
+        }
+        let (lo, hi) = (a.min(b), a.max(b));
+        // Pairs before row `lo`: (count-1) + (count-2) + … over `lo` rows.
+        let row = lo * (2 * self.count - lo - 1) / 2;
+        &self.latency[row + hi - lo - 1]
+    }
+
+    /// Checks the layout against `nodes` replicas.
+    pub fn validate(&self, nodes: usize) -> Result<(), ConfigError> {
+        if self.count < 2 || self.count > nodes {
+            return Err(range("regions.count", self.count, format!("2 to nodes ({nodes})")));
+        }
+        if self.latency.len() != 1 && self.latency.len() != self.pairs() {
+            return Err(range(
+                "regions.latency",
+                format!("{} latencies", self.latency.len()),
+                format!("one for every pair, or one per pair of regions ({})", self.pairs()),
+            ));
+        }
+        for latency in &self.latency {
+            LinkConfig::with_latency(latency.clone())
+                .validate()
+                .map_err(|e| ConfigError::Link { field: "regions.latency", reason: e.to_string() })?;
         }
         Ok(())
     }

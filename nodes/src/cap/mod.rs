@@ -32,7 +32,7 @@ pub use client::Client;
 pub use cluster::{Cluster, install};
 pub use config::{
     ClientConfig, ClusterConfig, ConfigError, Consistency, CoordinatorMode, KeyDist, Load, PartitionConfig, ReadRepair,
-    Sloppy, Versions,
+    Regions, Sloppy, Versions,
 };
 pub use history::{Event, EventType, check_history, history, to_json_lines};
 pub use observer::{Observer, OpKind, OpRecord, Outcome, ProbeRecord, StoreRecord};

@@ -9,8 +9,8 @@ use faultline::Latency;
 use faultline::time::{format_duration, serde_duration};
 use faultline_nodes::cap::config::{MAX_CLIENTS, MAX_KEYS, MAX_NODES, MAX_PROBES};
 use faultline_nodes::cap::{
-    ClientConfig, ClusterConfig, Consistency, CoordinatorMode, KeyDist, Load, PartitionConfig, ReadRepair, Sloppy,
-    Versions,
+    ClientConfig, ClusterConfig, Consistency, CoordinatorMode, KeyDist, Load, PartitionConfig, ReadRepair, Regions,
+    Sloppy, Versions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -42,6 +42,10 @@ pub struct Params {
     pub net_latency: String,
     /// One-way latency between a client and its replica.
     pub client_latency: String,
+    /// Regions the replicas are spread over (replica i in region i mod regions).
+    pub regions: usize,
+    /// One-way latency between regions: one for every pair, or one per pair, `;`-separated.
+    pub region_latency: Option<String>,
     /// Processing time per request on a replica.
     #[serde(with = "serde_duration")]
     pub base_latency: Duration,
@@ -117,6 +121,8 @@ impl Default for Params {
             coordinator: CoordinatorMode::Replica,
             net_latency: "5ms".into(),
             client_latency: "500us".into(),
+            regions: 1,
+            region_latency: None,
             base_latency: ms(1),
             timeout: Duration::from_secs(1),
             client_timeout: Duration::from_secs(2),
@@ -187,6 +193,19 @@ pub const TABLE: &[Param] = &[
         "One-way latency between replicas: 5ms, or uniform(1ms, 9ms), normal(M, SD), lognormal(M, SD), exponential(M).",
     ),
     Param::new("client-latency", Kind::Text(200), "One-way latency between a client and its own replica (LAN)."),
+    Param::new(
+        "regions",
+        int(1, MAX_NODES as u64),
+        "Regions the replicas are spread over (replica i in region i mod regions, a client in its replica's); \
+         --net-latency is then the latency within a region.",
+    ),
+    Param::new(
+        "region-latency",
+        Kind::Text(2000),
+        "One-way latency between regions: one for every pair, or one per pair separated by ';' in the order \
+         (0,1);(0,2);..;(1,2);.. (needs --regions 2 or more).",
+    )
+    .optional(),
     Param::new("base-latency", dur(ZERO, HOUR), "Processing time per request on a replica."),
     Param::new("timeout", dur(Duration::from_micros(1), HOUR), "A coordinator gives up on an operation after this long."),
     Param::new(
@@ -436,6 +455,7 @@ impl Params {
                 .then_some(Sloppy { fallback_after: self.fallback_after, handoff_every: self.handoff_every }),
             net_latency: latency(&self.net_latency, "--net-latency")?,
             client_latency: latency(&self.client_latency, "--client-latency")?,
+            regions: self.region_layout()?,
             base_latency: self.base_latency,
             timeout: self.timeout,
             ..ClusterConfig::default()
@@ -514,6 +534,35 @@ impl Params {
         Ok(())
     }
 
+    /// The region layout of `--regions` and `--region-latency`, checked against each other
+    /// and against `--nodes`.
+    fn region_layout(&self) -> Result<Option<Regions>, InputError> {
+        let count = self.regions;
+        let Some(text) = self.region_latency.as_deref() else {
+            if count > 1 {
+                return bad(format!("--regions {count} needs --region-latency (the latency between regions)"));
+            }
+            return Ok(None);
+        };
+        if count < 2 {
+            return bad("--region-latency needs --regions 2 or more".into());
+        }
+        if count > self.nodes {
+            return bad(format!("--regions {count}: allowed: 1 to --nodes ({})", self.nodes));
+        }
+        let latency =
+            text.split(';').map(|item| latency(item.trim(), "--region-latency")).collect::<Result<Vec<_>, _>>()?;
+        let regions = Regions { count, latency };
+        if regions.latency.len() != 1 && regions.latency.len() != regions.pairs() {
+            return bad(format!(
+                "--region-latency: {} latencies for {count} regions (allowed: one for every pair, or {} separated by ';')",
+                regions.latency.len(),
+                regions.pairs()
+            ));
+        }
+        Ok(Some(regions))
+    }
+
     /// One line that says what was run.
     pub fn describe(&self, plan: &Plan) -> String {
         let (r, w) = plan.cluster.quorums();
@@ -529,8 +578,12 @@ impl Params {
             format!("{level} R={r} W={w} of N={} on {} replicas", plan.cluster.n(), self.nodes),
             format!("coordinator {}", if self.coordinator == CoordinatorMode::Client { "client" } else { "replica" }),
             format!(
-                "net {}, client {}, processing {}",
+                "net {}{}, client {}, processing {}",
                 self.net_latency,
+                match &self.region_latency {
+                    Some(between) if self.regions > 1 => format!(" in {} regions, {between} between", self.regions),
+                    _ => String::new(),
+                },
                 self.client_latency,
                 format_duration(self.base_latency)
             ),
