@@ -397,15 +397,16 @@ impl<M: Message> Sim<M> {
     /// end, [`Sim::finish`] hands them over without a copy.
     pub fn report(&self) -> Report {
         let store = self.store.borrow().clone();
-        self.report_with(store)
+        let net = self.kernel.st.borrow().net_stats();
+        self.report_with(store, net)
     }
 
-    fn report_with(&self, store: Store) -> Report {
+    fn report_with(&self, store: Store, net: NetStats) -> Report {
         let st = self.kernel.st.borrow();
         Report {
             end: self.now(),
             metrics: MetricsReport::from_store(store, st.names.clone()),
-            net: st.net_stats(),
+            net,
             control: st.control_stats.clone(),
             nodes: st
                 .nodes
@@ -444,7 +445,8 @@ impl<M: Message> Sim<M> {
             let empty = Store::new(store.window_ns, 0, Default::default());
             std::mem::replace(&mut *store, empty)
         };
-        let report = self.report_with(store);
+        let net = self.kernel.st.borrow_mut().take_net_stats();
+        let report = self.report_with(store, net);
         self.traces().finish()?;
         Ok(report)
     }

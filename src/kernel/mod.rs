@@ -484,6 +484,11 @@ impl State {
         self.network.stats_in_flight(&mut self.queue.in_flight())
     }
 
+    /// The same at the end of a run: the network hands its counters over.
+    pub(crate) fn take_net_stats(&mut self) -> NetStats {
+        self.network.take_stats_in_flight(&mut self.queue.in_flight())
+    }
+
     fn apply(&mut self, command: &Command, now: SimTime) -> Result<Option<NodeId>, ControlError> {
         // Every path in checks here too (a node's own control handle included): a link delay
         // beyond any run is refused, never wrapped.

@@ -86,6 +86,12 @@ pub trait Network {
         let _ = in_flight;
         self.stats()
     }
+
+    /// The same at the end of a run: the network may hand its counters over rather than copy
+    /// them. The default copies.
+    fn take_stats_in_flight(&mut self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
+        self.stats_in_flight(in_flight)
+    }
 }
 
 /// A fault that the network itself carries out. Node ids are checked by the core before the

@@ -233,17 +233,26 @@ impl Network for SimNetwork {
     }
 
     fn stats_in_flight(&self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
-        let mut links: std::collections::BTreeMap<_, LinkStats> = self.faults.iter().map(|(&k, s)| (k, *s)).collect();
-        for (k, t) in self.traffic.entries() {
-            t.add_to(links.entry(k).or_default());
-        }
+        self.stats_of(self.traffic.clone(), in_flight)
+    }
+
+    fn take_stats_in_flight(&mut self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
+        let traffic = std::mem::take(&mut self.traffic);
+        self.stats_of(traffic, in_flight)
+    }
+}
+
+impl SimNetwork {
+    /// The counters, from the traffic table `traffic` (this network's, copied or moved), with the
+    /// deliveries still queued taken back: each was counted on its link when scheduled.
+    fn stats_of(&self, mut traffic: LinkTable, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
         for p in in_flight {
-            // Every queued delivery was counted on its link when scheduled.
-            let s = links.entry((p.from, p.to)).or_default();
-            s.delivered = s.delivered.saturating_sub(1);
-            s.bytes_delivered = s.bytes_delivered.saturating_sub(p.bytes.len() as u64);
+            traffic.update(p.from, p.to, |t| {
+                t.delivered = t.delivered.saturating_sub(1);
+                t.bytes_delivered = t.bytes_delivered.saturating_sub(p.bytes.len() as u64);
+            });
         }
-        NetStats { links, held_now: self.cuts.held() as u64 }
+        NetStats::from_table(traffic, self.faults.clone(), self.cuts.held() as u64)
     }
 }
 

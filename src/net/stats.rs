@@ -2,8 +2,10 @@
 
 use std::collections::BTreeMap;
 
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use super::table::LinkTable;
 use crate::id::NodeId;
 
 /// What happened to the messages of one directed link.
@@ -59,20 +61,39 @@ impl LinkStats {
     }
 }
 
-/// The network's counters: per directed link, in a stable order, and in total.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+/// The network's counters: per directed link, and in total.
+///
+/// The simulated network hands over its own table of per-link counters (moved at the end of a
+/// run, copied before), so that a report of 10,000 nodes gossiping to random peers does not
+/// build a second map of millions of links; [`NetStats::links`] builds one when asked.
+#[derive(Clone, Debug, Default)]
 pub struct NetStats {
-    /// Counters per `(from, to)` link that carried at least one message.
-    pub links: BTreeMap<(NodeId, NodeId), LinkStats>,
+    /// The counters every message touches, per link.
+    traffic: LinkTable,
+    /// Everything else: the fault counters, and links a custom network reports.
+    other: FxHashMap<(NodeId, NodeId), LinkStats>,
     /// Messages held by partitions right now.
     pub held_now: u64,
 }
 
 impl NetStats {
+    /// Counters with the traffic table of the simulated network.
+    pub(crate) fn from_table(traffic: LinkTable, other: FxHashMap<(NodeId, NodeId), LinkStats>, held_now: u64) -> Self {
+        NetStats { traffic, other, held_now }
+    }
+
+    /// Adds `stats` to the link `from -> to` (for a network of one's own).
+    pub fn add(&mut self, from: NodeId, to: NodeId, stats: LinkStats) {
+        self.other.entry((from, to)).or_default().add(&stats);
+    }
+
     /// The sum over every link.
     pub fn total(&self) -> LinkStats {
         let mut t = LinkStats::default();
-        for s in self.links.values() {
+        for (_, s) in self.traffic.entries() {
+            s.add_to(&mut t);
+        }
+        for s in self.other.values() {
             t.add(s);
         }
         t
@@ -80,6 +101,18 @@ impl NetStats {
 
     /// The counters of one link (zero when it carried nothing).
     pub fn link(&self, from: NodeId, to: NodeId) -> LinkStats {
-        self.links.get(&(from, to)).copied().unwrap_or_default()
+        let mut s = self.other.get(&(from, to)).copied().unwrap_or_default();
+        self.traffic.get(from, to).add_to(&mut s);
+        s
+    }
+
+    /// Every link that carried at least one message, in `(from, to)` order. Builds the map:
+    /// at scale, prefer [`NetStats::link`] and [`NetStats::total`].
+    pub fn links(&self) -> BTreeMap<(NodeId, NodeId), LinkStats> {
+        let mut links: BTreeMap<_, LinkStats> = self.other.iter().map(|(&k, s)| (k, *s)).collect();
+        for (k, t) in self.traffic.entries() {
+            t.add_to(links.entry(k).or_default());
+        }
+        links
     }
 }

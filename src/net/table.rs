@@ -40,7 +40,7 @@ impl Narrow {
     }
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum LinkTable {
     /// One row per sender, allocated on its first message.
     Dense(Vec<Vec<Traffic>>),
@@ -49,12 +49,32 @@ pub(crate) enum LinkTable {
     Sparse { narrow: FxHashMap<u64, Narrow>, wide: FxHashMap<u64, Traffic> },
 }
 
+impl Default for LinkTable {
+    /// A table of no links.
+    fn default() -> Self {
+        LinkTable::Dense(Vec::new())
+    }
+}
+
 impl LinkTable {
     pub(crate) fn new(nodes: usize) -> Self {
         if nodes <= DENSE_MAX {
             LinkTable::Dense(vec![Vec::new(); nodes])
         } else {
             LinkTable::Sparse { narrow: FxHashMap::default(), wide: FxHashMap::default() }
+        }
+    }
+
+    /// The counters of the link `from -> to`.
+    pub(crate) fn get(&self, from: NodeId, to: NodeId) -> Traffic {
+        match self {
+            LinkTable::Dense(rows) => {
+                rows.get(from.index()).and_then(|r| r.get(to.index())).copied().unwrap_or_default()
+            }
+            LinkTable::Sparse { narrow, wide } => {
+                let key = (u64::from(from.0) << 32) | u64::from(to.0);
+                wide.get(&key).copied().or_else(|| narrow.get(&key).map(|n| n.widen())).unwrap_or_default()
+            }
         }
     }
 

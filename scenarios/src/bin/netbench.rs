@@ -263,7 +263,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
     };
     let wall_s = start.elapsed().as_secs_f64();
     let run_peak_rss_bytes = rss::peak_rss_bytes();
-    let report = sim.report();
+    let report = sim.finish()?;
     let virtual_s = report.end.as_secs_f64();
     let deliveries = count.get();
     let (name, in_flight) = match workload {
