@@ -528,7 +528,8 @@ pub fn run(
             .into());
         }
     }
-    let mut speed = Speed { wall_s: 0.0, virtual_s: 0.0, work: 0, unit: "records", events: 0 };
+    // A run refused at deploy simulates nothing: its speed line reads 0, not NaN.
+    let mut speed = Speed { wall_s: 1e-9, virtual_s: 0.0, work: 0, unit: "records", events: 0 };
     let mut runs = Vec::new();
     for s in scenarios {
         runs.push(run_scenario(params, &plan, s, live, traces, limits, &mut speed)?);
