@@ -221,11 +221,14 @@ pub fn write_read<F: DataFlow>(flow: &F, n: u64, population: u64, rng: &mut SimR
     })
 }
 
+/// Most samples a write-read test of requests or operations runs to measure its odds.
+pub const MAX_TRIALS: u64 = 10_000;
+
 /// Write-read test where records are requests or operations between live systems: a sample of
 /// `n` sent by A to B through the real actors (`run_sample(n, seed)` runs one in a simulation of
 /// its own and returns what its oracle saw), caught when any of them went wrong (an error, a
 /// wrong value, a side effect applied twice). How likely a sample of `n` is to catch it is
-/// measured on `population / n` (at least one) more samples with their own seeds, since these
+/// measured on `population / n` (at least one, at most [`MAX_TRIALS`]) more samples with their own seeds, since these
 /// records are not independent: they share the other side's workers and clock.
 fn write_read_trials(
     n: u64,
@@ -242,7 +245,7 @@ fn write_read_trials(
     let fail = |e: String| ConfigError::new("prevent.write-read", e);
     let sample = run_sample(n, seed).map_err(fail)?;
     let example = first_wrong(&sample);
-    let trials = (population / n).max(1);
+    let trials = (population / n).clamp(1, MAX_TRIALS);
     let (mut caught, mut units, mut wrong) = (0u64, 0u64, 0u64);
     for i in 0..trials {
         let r = run_sample(n, faultline::seed::derive_seed(seed, "write-read trial", i)).map_err(fail)?;

@@ -526,6 +526,30 @@ mod tests {
         assert_eq!(thousands(1_234_567), "1,234,567");
     }
 
+    fn run_args(args: &[&str]) -> Summary {
+        let (common, params) = Csi::parse_args(args.iter().copied()).unwrap();
+        run::run(&params, &FaultArgs::default(), &TraceArgs::default(), &common.limits).unwrap().0
+    }
+
+    #[test]
+    fn explain_tells_each_mechanism_with_this_runs_numbers() {
+        let s = run_args(&["csi", "--scenario", "encoding", "--records", "500", "--non-ascii-share", "0.3"]);
+        let r = s.runs()[0];
+        assert!(r.loud_failures > 100, "{r:?}");
+        let text = explain(&s);
+        assert!(
+            text.starts_with("encoding (data plane). Each side passes its own tests alone: upstream alone: pass"),
+            "{text}"
+        );
+        let numbers =
+            format!("{} of the records failed ({} loud, 0 silent)", pct(r.failure_ratio), thousands(r.loud_failures));
+        assert!(text.contains(&numbers), "{text}");
+        let all = explain(&run_args(&["csi", "--records", "200", "--prevent", "registry"]));
+        let starts: Vec<&str> = all.split("\n\n").map(|p| p.split(' ').next().unwrap()).collect();
+        assert_eq!(starts, ["metadata", "encoding", "compression", "config", "api", "types"], "{all}");
+        assert!(all.contains("registry caught: Avro refuses the pair"), "{all}");
+    }
+
     #[test]
     fn every_experiment_is_a_command_line_the_binary_accepts() {
         for (title, cmd) in experiments() {

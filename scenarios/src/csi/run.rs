@@ -343,29 +343,37 @@ fn crate_err(e: ConfigError) -> InputError {
     InputError(e.to_string())
 }
 
+/// The longest horizon a run may have: ten years of virtual time (a fault script or nemesis
+/// is compiled up to it).
+pub const MAX_HORIZON: Duration = Duration::from_secs(10 * 365 * 86_400);
+
 /// The virtual time by which scenario `s` has surely ended: generous, since a run that goes
-/// quiet ends sooner.
+/// quiet ends sooner; at most [`MAX_HORIZON`].
 fn horizon(plan: &Plan, s: Scenario) -> Duration {
     let slack = Duration::from_secs(60);
-    let span = |n: u64, gap: Duration| gap.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX)).saturating_mul(2);
-    match s {
-        Scenario::Metadata => span(plan.metadata.records, plan.metadata.spacing) + plan.metadata.spacing * 100 + slack,
-        Scenario::Encoding => span(plan.encoding.records, plan.encoding.spacing) + plan.encoding.spacing * 100 + slack,
-        Scenario::Compression => {
-            span(plan.compression.records, plan.compression.spacing) + plan.compression.spacing * 100 + slack
-        }
-        Scenario::Types => span(plan.types.records, plan.types.spacing) + plan.types.spacing * 100 + slack,
+    // Twice the mean span of `n` gaps, plus a hundred more: Poisson arrivals stay well within.
+    let span = |n: u64, gap: Duration| {
+        gap.saturating_mul(u32::try_from(n).unwrap_or(u32::MAX))
+            .saturating_mul(2)
+            .saturating_add(gap.saturating_mul(100))
+    };
+    let h = match s {
+        Scenario::Metadata => span(plan.metadata.records, plan.metadata.spacing),
+        Scenario::Encoding => span(plan.encoding.records, plan.encoding.spacing),
+        Scenario::Compression => span(plan.compression.records, plan.compression.spacing),
+        Scenario::Types => span(plan.types.records, plan.types.spacing),
         Scenario::Config => {
             let c = &plan.config;
-            let per = c.think * 2 + c.timeout.saturating_mul(c.retries + 1);
-            span(c.requests, per) + c.think * 100 + c.processing.quantile(1.0 - 1e-9) + slack
+            let per = c.think.saturating_mul(2).saturating_add(c.timeout.saturating_mul(c.retries + 1));
+            span(c.requests, per).saturating_add(c.processing.quantile(1.0 - 1e-9))
         }
         Scenario::Api => {
             let a = &plan.api;
-            let ops = a.entities * (u64::from(a.updates) + 1);
-            span(ops, a.spacing + a.processing.quantile(1.0 - 1e-9)) + slack
+            let ops = a.entities.saturating_mul(u64::from(a.updates) + 1);
+            span(ops, a.spacing.saturating_add(a.processing.quantile(1.0 - 1e-9)))
         }
-    }
+    };
+    h.saturating_add(slack).min(MAX_HORIZON)
 }
 
 /// Records scenario `s` produces when it runs to its end.
