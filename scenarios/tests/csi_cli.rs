@@ -337,3 +337,20 @@ fn a_sweep_of_the_non_ascii_share_shows_the_ratio_tracking_it() {
     assert!(row("1").contains(" 0.0%"), "{table}");
     assert!(!row("8").contains(" 0.0%"), "{table}");
 }
+
+#[test]
+fn a_trace_shows_each_loud_failure_where_and_when_it_surfaced() {
+    let dir = temp("trace");
+    let path = dir.join("t.jsonl");
+    let o = csi(&["--scenario", "compression", "--records", "30", "--trace-json", path.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let refusals: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .filter(|v| v["message"] == "the connector refuses the record")
+        .collect();
+    assert_eq!(refusals.len(), 30, "{text}");
+    assert!(refusals.iter().all(|v| v["node"] == "connector" && v["ns"].as_u64().unwrap() > 0), "{text}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -185,6 +185,7 @@ fn apply(observer: &Observer, at: SimTime, st: &mut Entities, op: &Op) {
     // Overtaken: a newer operation on this entity reached the apply step first.
     let newest = st.newest.entry(op.entity).or_insert(op.seq);
     if *newest > op.seq {
+        tracing::debug!(op = op.op, entity = op.entity, seq = op.seq, newest = *newest, "applied out of order");
         observer.count(counter::OUT_OF_ORDER, 1);
         metric::OUT_OF_ORDER.add(1);
     } else {
@@ -192,6 +193,7 @@ fn apply(observer: &Observer, at: SimTime, st: &mut Entities, op: &Op) {
     }
     let prev = st.version.get(&op.entity).copied();
     if op.seq > 0 && prev.is_none() {
+        tracing::info!(op = op.op, entity = op.entity, seq = op.seq, "update before its create");
         observer.loud(
             op.op,
             at,

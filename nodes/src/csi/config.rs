@@ -178,6 +178,7 @@ impl Node<Raw> for Caller {
                 if done {
                     break;
                 }
+                tracing::debug!(op, attempt, "timed out");
                 self.observer.count(counter::TIMEOUTS, 1);
                 metric::TIMEOUTS.add(1);
             }
@@ -217,6 +218,7 @@ impl Node<Raw> for Service {
                 ctx2.sleep(took).await;
                 let key = req.idempotency_key.as_ref().filter(|_| cfg.idempotency_keys);
                 let fresh = key.is_none_or(|k| applied.borrow_mut().insert(k.clone()));
+                tracing::debug!(op = req.op, attempt = req.attempt, fresh, "processed");
                 if fresh {
                     observer.stored(req.op, ctx2.now(), Surface::Downstream, APPLIED_ONCE.into());
                     metric::APPLIED.add(1);

@@ -252,6 +252,7 @@ impl<F: DataFlow> Node<Raw> for Upstream<F> {
                     ctx.send_raw(to, frame(id, &bytes));
                 }
                 Err(f) => {
+                    tracing::info!(record = id, kind = f.kind, error = %f.error, "upstream cannot write the record");
                     self.observer.sent(id, ctx.now(), self.flow.meant(&v), &[]);
                     self.observer.loud(id, ctx.now(), Surface::Upstream, f.kind, f.error);
                     metric::LOUD.add(1);
@@ -280,6 +281,7 @@ impl<F: DataFlow> Node<Raw> for Connector<F> {
                     ctx.send_raw(to, frame(id, &bytes));
                 }
                 Err(f) => {
+                    tracing::info!(record = id, kind = f.kind, error = %f.error, "the connector refuses the record");
                     self.observer.loud(id, ctx.now(), Surface::Connector, f.kind, f.error);
                     metric::LOUD.add(1);
                 }
@@ -302,6 +304,7 @@ impl<F: DataFlow> Node<Raw> for Downstream<F> {
             let Some((id, payload)) = unframe(&packet.bytes) else { continue };
             match self.flow.read(payload) {
                 Ok(v) => {
+                    tracing::debug!(record = id, "stored");
                     self.observer.stored(id, ctx.now(), Surface::Downstream, self.flow.stored(&v));
                     if let Some(a) = self.flow.stored_amount(&v) {
                         self.observer.amount_stored(id, a);
@@ -309,6 +312,7 @@ impl<F: DataFlow> Node<Raw> for Downstream<F> {
                     metric::STORED.add(1);
                 }
                 Err(f) => {
+                    tracing::info!(record = id, kind = f.kind, error = %f.error, "downstream cannot read the record");
                     self.observer.loud(id, ctx.now(), Surface::Downstream, f.kind, f.error);
                     metric::LOUD.add(1);
                 }

@@ -487,22 +487,14 @@ impl Study for Csi {
     fn files(s: &Summary) -> Vec<(&'static str, Vec<u8>)> {
         let mut files =
             vec![("windows.csv", windows_csv(s).into_bytes()), ("chart.svg", chart(s).render().into_bytes())];
-        let faults: Vec<String> = s
-            .runs()
-            .into_iter()
-            .filter_map(|r| r.faults.as_ref().map(|f| format!("# {}\n{f}", name(r.scenario))))
-            .collect();
-        if !faults.is_empty() {
-            files.push(("faults.txt", faults.join("\n").into_bytes()));
+        if let Some(f) = s.faults() {
+            files.push(("faults.txt", f.as_bytes().to_vec()));
         }
         files
     }
 
     fn generated_faults<'a>(p: &Params, s: &'a Summary) -> Option<&'a str> {
-        match s {
-            Summary::One(o) => o.run.faults.as_deref().filter(|_| p.nemesis.is_some()),
-            Summary::All(_) => None,
-        }
+        s.faults().filter(|_| p.nemesis.is_some())
     }
 
     fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> sweep::Row {

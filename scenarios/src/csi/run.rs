@@ -148,6 +148,9 @@ pub struct All {
     pub params: Params,
     /// Each scenario's run.
     pub runs: Vec<ScenarioSummary>,
+    /// The faults applied in each run, as one script with a comment line per scenario (each
+    /// run's are also in its entry).
+    pub faults: Option<String>,
 }
 
 impl Serialize for All {
@@ -176,6 +179,14 @@ impl Summary {
         match self {
             Summary::One(o) => vec![&o.run],
             Summary::All(a) => a.runs.iter().collect(),
+        }
+    }
+
+    /// The faults applied, as one script (with a comment line per scenario under `all`).
+    pub fn faults(&self) -> Option<&str> {
+        match self {
+            Summary::One(o) => o.run.faults.as_deref(),
+            Summary::All(a) => a.faults.as_deref(),
         }
     }
 
@@ -546,7 +557,10 @@ pub fn run(
         }
     }
     let summary = if params.scenario == super::params::Which::All {
-        Summary::All(Box::new(All { params: params.clone(), runs }))
+        let scripts: Vec<String> =
+            runs.iter().filter_map(|r| r.faults.as_ref().map(|f| format!("# {}\n{f}", name(r.scenario)))).collect();
+        let faults = (!scripts.is_empty()).then(|| scripts.join("\n"));
+        Summary::All(Box::new(All { params: params.clone(), runs, faults }))
     } else {
         let run = runs.pop().ok_or_else(|| anyhow::anyhow!("no scenario ran"))?;
         Summary::One(Box::new(One { params: params.clone(), run }))
