@@ -354,3 +354,30 @@ fn a_trace_shows_each_loud_failure_where_and_when_it_surfaced() {
     assert!(refusals.iter().all(|v| v["node"] == "connector" && v["ns"].as_u64().unwrap() > 0), "{text}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn any_flag_with_an_odd_value_runs_or_is_refused_by_name_never_a_panic() {
+    use faultline_scenarios::csi::params::TABLE;
+    use faultline_scenarios::study::Kind;
+    let odd = ["", "-1", "0", "NaN", "1e30", "off", "abc", "99999999999999999999", "lognormal(1s, 0)"];
+    for p in TABLE.iter().filter(|p| p.kind != Kind::Bool) {
+        for value in odd {
+            let flag = format!("--{}", p.name);
+            // A small run, whatever the value: the flag comes last and overrides the base.
+            let mut args = vec!["--scenario", "encoding", "--records", "50", "--write-read-population", "50"];
+            if p.name == "records" || p.name == "rate" {
+                args.truncate(2);
+            }
+            args.extend([flag.as_str(), value]);
+            let started = std::time::Instant::now();
+            let o = csi(&args);
+            let err = stderr(&o);
+            match o.status.code() {
+                Some(0) => {}
+                Some(2) => assert!(err.starts_with("error: ") && err.contains(&flag), "{args:?}: {err}"),
+                other => panic!("{args:?}: exit {other:?}: {err}"),
+            }
+            assert!(started.elapsed().as_secs() < 60, "{args:?} took {:?}", started.elapsed());
+        }
+    }
+}

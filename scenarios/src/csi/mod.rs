@@ -216,6 +216,7 @@ pub fn explain(summary: &Summary) -> String {
         let _ = write!(out, "{} ({} plane). ", name(r.scenario), plane(r.plane));
         let _ = write!(out, "Each side passes its own tests alone: {} ", lesson(r));
         let text = match r.scenario {
+            _ if !r.deployed => "The pair never went live, so nothing was measured across it; run it again without --prevent to see what the check prevented.".to_string(),
             Scenario::Metadata if p.metadata == params::MetadataKind::Units => format!(
                 "Both schemas declare a long, so Avro's schema resolution reads every value without an error; upstream means milliseconds and downstream microseconds, so every instant lands a thousand times closer to 1970: {silent} of {n} records silently wrong, which a schema registry cannot see (both declare long) and only the end-to-end oracle catches."
             ),
@@ -540,6 +541,7 @@ mod tests {
         let starts: Vec<&str> = all.split("\n\n").map(|p| p.split(' ').next().unwrap()).collect();
         assert_eq!(starts, ["metadata", "encoding", "compression", "config", "api", "types"], "{all}");
         assert!(all.contains("registry caught: Avro refuses the pair"), "{all}");
+        assert!(all.contains("metadata (data plane). Each side passes its own tests alone: upstream alone: pass (1,000 of 1,000 round trips). downstream alone: pass (1,000 of 1,000 round trips). upstream -> downstream: not connected, the deploy was refused by registry. The pair never went live"), "{all}");
     }
 
     #[test]
