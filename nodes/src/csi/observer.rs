@@ -81,7 +81,8 @@ impl PerSurface {
 /// One concrete record that shows a failure kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Example {
-    /// The failure kind, e.g. `loud at connector: lz4 block` or `silent at downstream`.
+    /// The failure kind, e.g. `loud at connector: lz4 block`, `silent at downstream` or
+    /// `duplicate at downstream` (a side effect applied more than once).
     pub kind: String,
     /// Whether somebody saw an error.
     pub loud: bool,
@@ -248,6 +249,11 @@ impl Observer {
                 mark.failure = failure(s.at, false, Surface::Downstream);
                 example(&mut r, "silent: never stored".into(), false, Surface::Downstream, id, s, "(nothing)".into());
             }
+            if mark.failure.is_none() && stored.len() > 1 {
+                let (_, surface, value) = &stored[0];
+                let read = format!("{value} ({} times)", stored.len());
+                example(&mut r, format!("duplicate at {surface}"), false, *surface, id, s, read);
+            }
             r.timeline.push(mark);
         }
         if r.records > 0 {
@@ -310,7 +316,9 @@ mod tests {
         assert_eq!((r.records, r.loud_failures, r.silent_corruptions, r.duplicates), (5, 1, 2, 1));
         assert_eq!(r.surfaced_at, PerSurface { upstream: 0, connector: 1, downstream: 2 });
         assert!((r.failure_ratio - 0.6).abs() < 1e-12);
-        assert_eq!(r.examples.len(), 3);
+        assert_eq!(r.examples.len(), 4);
+        let dup = r.examples.iter().find(|e| e.kind == "duplicate at downstream").expect("a duplicate example");
+        assert_eq!((dup.record, dup.read.as_str()), (3, "v3 (2 times)"));
         let failures: Vec<_> = r.timeline.iter().map(|m| m.failure.map(|f| (f.at, f.loud, f.surface))).collect();
         assert_eq!(
             failures,
