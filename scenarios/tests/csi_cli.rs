@@ -196,6 +196,10 @@ fn bad_input_exits_2_with_a_message_that_names_the_flag() {
         (&["--prevent", "lint"], "--prevent: unknown check 'lint'"),
         (&["--prevent", "registry,registry"], "--prevent: 'registry' is given twice"),
         (&["--prevent", "write-read:0"], "--prevent 'write-read:0': N must be"),
+        (
+            &["--prevent", "registry", "--prevent=contract"],
+            "--prevent is given more than once: give the checks as one comma list",
+        ),
         (&["--scale", "1"], "--scale: out of range: '1'"),
         (&["--sweep", "workers=1,2"], "--sweep runs one scenario: give --scenario"),
         (&["--scenario", "api", "--sweep", "scenario=api,types"], "--sweep: no sweepable parameter 'scenario'"),

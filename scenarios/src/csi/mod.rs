@@ -498,6 +498,23 @@ impl Study for Csi {
         s.faults().filter(|_| p.nemesis.is_some())
     }
 
+    /// Not a subcommand: refuses `--prevent` given twice, which the shared command line would
+    /// otherwise read as the last one only (its flags take one value each); the checks go in
+    /// one comma list.
+    fn subcommand(args: &[std::ffi::OsString]) -> Option<std::process::ExitCode> {
+        let given: Vec<&str> = args
+            .iter()
+            .filter_map(|a| a.to_str())
+            .filter(|a| *a == "--prevent" || a.starts_with("--prevent="))
+            .collect();
+        (given.len() > 1).then(|| {
+            crate::study::run::note(
+                "error: --prevent is given more than once: give the checks as one comma list (e.g. --prevent registry,write-read:20)",
+            );
+            std::process::ExitCode::from(2)
+        })
+    }
+
     fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> sweep::Row {
         sweep::Row::new(key, job, seed, of, s)
     }
