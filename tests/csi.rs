@@ -255,3 +255,32 @@ fn bad_input_names_the_field_and_what_is_allowed() {
     assert_eq!(e.field, "compression.max_record_bytes");
     assert!("nonsense".parse::<faultline_nodes::csi::Scenario>().unwrap_err().contains("metadata, encoding"));
 }
+
+#[test]
+fn write_read_of_requests_runs_the_actors_and_its_odds_match_the_distribution() {
+    // Without idempotency keys a request goes wrong exactly when its first attempt times out
+    // (the retry applies it again, or every attempt times out): requests are independent, so
+    // the share of samples of 5 that catch it must match 1 - (1 - p)^5.
+    let cfg = ConfigScenario::default();
+    let w = prevent::write_read_config(&cfg, 5, 2000, 3).unwrap();
+    let p = cfg.timeout_probability(2 * LINK);
+    let expected = 1.0 - (1.0 - p).powi(5);
+    assert_eq!((w.sample, w.trials), (5, Some(400)));
+    assert!((w.p_catch - expected).abs() < tolerance(expected, 400), "{w:?} against {expected}");
+    assert!((w.failing_share - p).abs() < tolerance(p, 2000), "{w:?} against {p}");
+    // Processing that always fits the timeout leaves nothing to catch.
+    let fast = ConfigScenario { processing: Processing::Constant { value: Duration::from_secs(5) }, ..cfg };
+    let w = prevent::write_read_config(&fast, 5, 100, 3).unwrap();
+    assert_eq!((w.caught, w.p_catch), (false, 0.0));
+}
+
+#[test]
+fn write_read_of_operations_catches_reordering_only_where_the_pool_reorders() {
+    let w = prevent::write_read_api(&ApiConfig { workers: 8, ..Default::default() }, 20, 2000, 4).unwrap();
+    assert!(w.p_catch > 0.5 && w.trials == Some(100), "{w:?}");
+    let one = prevent::write_read_api(&ApiConfig { workers: 1, ..Default::default() }, 20, 400, 4).unwrap();
+    assert_eq!((one.caught, one.p_catch), (false, 0.0));
+    // One operation alone cannot be overtaken: a sample of 1 (one create) never catches it.
+    let single = prevent::write_read_api(&ApiConfig { workers: 8, updates: 0, ..Default::default() }, 1, 200, 4);
+    assert_eq!(single.unwrap().p_catch, 0.0);
+}

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::time::Duration;
 
-use faultline::{Context, Node, SimBuilder, async_trait};
+use faultline::{Context, Node, SimBuilder, SimTime, async_trait};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -120,7 +120,7 @@ impl Node<Raw> for Sender {
                 let op = Op { op: id, entity, seq };
                 id += 1;
                 let Ok(bytes) = serde_json::to_vec(&op) else { return };
-                self.observer.sent(op.op, meant(&op), &bytes);
+                self.observer.sent(op.op, ctx.now(), meant(&op), &bytes);
                 metric::RECORDS.add(1);
                 ctx.send_raw(to, bytes);
                 ctx.sleep(self.cfg.spacing).await;
@@ -160,7 +160,7 @@ impl Node<Raw> for Pool {
                     };
                     let took = cfg.processing.sample(&mut ctx2.rng());
                     ctx2.sleep(took).await;
-                    apply(&observer, &mut state.borrow_mut(), &op);
+                    apply(&observer, ctx2.now(), &mut state.borrow_mut(), &op);
                 }
             });
         }
@@ -181,10 +181,11 @@ struct Entities {
     newest: BTreeMap<u64, u32>,
 }
 
-fn apply(observer: &Observer, st: &mut Entities, op: &Op) {
+fn apply(observer: &Observer, at: SimTime, st: &mut Entities, op: &Op) {
     // Overtaken: a newer operation on this entity reached the apply step first.
     let newest = st.newest.entry(op.entity).or_insert(op.seq);
     if *newest > op.seq {
+        tracing::debug!(op = op.op, entity = op.entity, seq = op.seq, newest = *newest, "applied out of order");
         observer.count(counter::OUT_OF_ORDER, 1);
         metric::OUT_OF_ORDER.add(1);
     } else {
@@ -192,8 +193,10 @@ fn apply(observer: &Observer, st: &mut Entities, op: &Op) {
     }
     let prev = st.version.get(&op.entity).copied();
     if op.seq > 0 && prev.is_none() {
+        tracing::info!(op = op.op, entity = op.entity, seq = op.seq, "update before its create");
         observer.loud(
             op.op,
+            at,
             Surface::Downstream,
             "no such entity",
             format!("update of entity {} before it exists", op.entity),
@@ -202,7 +205,7 @@ fn apply(observer: &Observer, st: &mut Entities, op: &Op) {
         return;
     }
     st.version.insert(op.entity, op.seq);
-    observer.stored(op.op, Surface::Downstream, format!("entity {}: {} -> v{}", op.entity, version(prev), op.seq));
+    observer.stored(op.op, at, Surface::Downstream, format!("entity {}: {} -> v{}", op.entity, version(prev), op.seq));
     metric::STORED.add(1);
 }
 

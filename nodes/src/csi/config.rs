@@ -159,7 +159,7 @@ impl Node<Raw> for Caller {
                 let req = Request { op, attempt, idempotency_key: key };
                 let Ok(bytes) = serde_json::to_vec(&req) else { return };
                 if attempt == 0 {
-                    self.observer.sent(op, APPLIED_ONCE.into(), &bytes);
+                    self.observer.sent(op, ctx.now(), APPLIED_ONCE.into(), &bytes);
                 }
                 self.observer.count(counter::ATTEMPTS, 1);
                 metric::ATTEMPTS.add(1);
@@ -178,6 +178,7 @@ impl Node<Raw> for Caller {
                 if done {
                     break;
                 }
+                tracing::debug!(op, attempt, "timed out");
                 self.observer.count(counter::TIMEOUTS, 1);
                 metric::TIMEOUTS.add(1);
             }
@@ -185,6 +186,7 @@ impl Node<Raw> for Caller {
                 let n = self.cfg.retries + 1;
                 self.observer.loud(
                     op,
+                    ctx.now(),
                     Surface::Upstream,
                     "timeout",
                     format!("no reply within {:?} in {n} attempts", self.cfg.timeout),
@@ -216,8 +218,9 @@ impl Node<Raw> for Service {
                 ctx2.sleep(took).await;
                 let key = req.idempotency_key.as_ref().filter(|_| cfg.idempotency_keys);
                 let fresh = key.is_none_or(|k| applied.borrow_mut().insert(k.clone()));
+                tracing::debug!(op = req.op, attempt = req.attempt, fresh, "processed");
                 if fresh {
-                    observer.stored(req.op, Surface::Downstream, APPLIED_ONCE.into());
+                    observer.stored(req.op, ctx2.now(), Surface::Downstream, APPLIED_ONCE.into());
                     metric::APPLIED.add(1);
                 } else {
                     observer.count(counter::DEDUPLICATED, 1);

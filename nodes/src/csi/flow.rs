@@ -234,7 +234,7 @@ impl<F: DataFlow> Node<Raw> for Upstream<F> {
     async fn run(&mut self, ctx: Context<Raw>) {
         let next = if self.flow.has_connector() { names::CONNECTOR } else { names::DOWNSTREAM };
         let Some(to) = ctx.node_id(next) else {
-            self.observer.loud(0, Surface::Upstream, "setup", format!("no node named {next}"));
+            self.observer.loud(0, ctx.now(), Surface::Upstream, "setup", format!("no node named {next}"));
             return;
         };
         for id in 0..self.flow.records() {
@@ -244,7 +244,7 @@ impl<F: DataFlow> Node<Raw> for Upstream<F> {
             metric::RECORDS.add(1);
             match self.flow.write(&v) {
                 Ok(bytes) => {
-                    self.observer.sent(id, self.flow.meant(&v), &bytes);
+                    self.observer.sent(id, ctx.now(), self.flow.meant(&v), &bytes);
                     if let Some(a) = self.flow.meant_amount(&v) {
                         self.observer.amount_meant(id, a);
                     }
@@ -252,8 +252,9 @@ impl<F: DataFlow> Node<Raw> for Upstream<F> {
                     ctx.send_raw(to, frame(id, &bytes));
                 }
                 Err(f) => {
-                    self.observer.sent(id, self.flow.meant(&v), &[]);
-                    self.observer.loud(id, Surface::Upstream, f.kind, f.error);
+                    tracing::info!(record = id, kind = f.kind, error = %f.error, "upstream cannot write the record");
+                    self.observer.sent(id, ctx.now(), self.flow.meant(&v), &[]);
+                    self.observer.loud(id, ctx.now(), Surface::Upstream, f.kind, f.error);
                     metric::LOUD.add(1);
                 }
             }
@@ -280,7 +281,8 @@ impl<F: DataFlow> Node<Raw> for Connector<F> {
                     ctx.send_raw(to, frame(id, &bytes));
                 }
                 Err(f) => {
-                    self.observer.loud(id, Surface::Connector, f.kind, f.error);
+                    tracing::info!(record = id, kind = f.kind, error = %f.error, "the connector refuses the record");
+                    self.observer.loud(id, ctx.now(), Surface::Connector, f.kind, f.error);
                     metric::LOUD.add(1);
                 }
             }
@@ -302,14 +304,16 @@ impl<F: DataFlow> Node<Raw> for Downstream<F> {
             let Some((id, payload)) = unframe(&packet.bytes) else { continue };
             match self.flow.read(payload) {
                 Ok(v) => {
-                    self.observer.stored(id, Surface::Downstream, self.flow.stored(&v));
+                    tracing::debug!(record = id, "stored");
+                    self.observer.stored(id, ctx.now(), Surface::Downstream, self.flow.stored(&v));
                     if let Some(a) = self.flow.stored_amount(&v) {
                         self.observer.amount_stored(id, a);
                     }
                     metric::STORED.add(1);
                 }
                 Err(f) => {
-                    self.observer.loud(id, Surface::Downstream, f.kind, f.error);
+                    tracing::info!(record = id, kind = f.kind, error = %f.error, "downstream cannot read the record");
+                    self.observer.loud(id, ctx.now(), Surface::Downstream, f.kind, f.error);
                     metric::LOUD.add(1);
                 }
             }

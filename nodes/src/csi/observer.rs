@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
+use faultline::SimTime;
 use serde::{Deserialize, Serialize};
 
 use super::Surface;
@@ -28,6 +29,7 @@ pub const EXAMPLE_BYTES: usize = 48;
 
 #[derive(Clone, Debug)]
 struct Sent {
+    at: SimTime,
     meant: String,
     bytes: Vec<u8>,
     len: usize,
@@ -35,6 +37,7 @@ struct Sent {
 
 #[derive(Clone, Debug)]
 struct Loud {
+    at: SimTime,
     surface: Surface,
     kind: String,
     error: String,
@@ -43,7 +46,7 @@ struct Loud {
 #[derive(Default)]
 struct Ledger {
     sent: BTreeMap<u64, Sent>,
-    stored: BTreeMap<u64, Vec<(Surface, String)>>,
+    stored: BTreeMap<u64, Vec<(SimTime, Surface, String)>>,
     loud: BTreeMap<u64, Loud>,
     counters: BTreeMap<&'static str, u64>,
     amounts: BTreeMap<u64, (i128, i128)>,
@@ -78,7 +81,8 @@ impl PerSurface {
 /// One concrete record that shows a failure kind.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Example {
-    /// The failure kind, e.g. `loud at connector: lz4 block` or `silent at downstream`.
+    /// The failure kind, e.g. `loud at connector: lz4 block`, `silent at downstream` or
+    /// `duplicate at downstream` (a side effect applied more than once).
     pub kind: String,
     /// Whether somebody saw an error.
     pub loud: bool,
@@ -92,6 +96,36 @@ pub struct Example {
     pub bytes_hex: String,
     /// What was read: the stored value, or the error.
     pub read: String,
+}
+
+/// A failure as the oracle classified it: when and where it surfaced, and whether it was loud.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// When it surfaced: the error's instant (loud), the wrong value's storing (silent), or the
+    /// record's sending (never stored).
+    pub at: SimTime,
+    /// Whether somebody saw an error.
+    pub loud: bool,
+    /// Where it surfaced.
+    pub surface: Surface,
+}
+
+/// One record's fate over time, for time series.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    /// When upstream produced it.
+    pub sent: SimTime,
+    /// Its failure, if it failed.
+    pub failure: Option<Failure>,
+    /// How many times it was stored (or its side effect applied): more than one is a duplicate.
+    pub copies: usize,
+}
+
+impl Mark {
+    /// Whether the record went wrong in any way: a failure, or a side effect applied twice.
+    pub fn wrong(&self) -> bool {
+        self.failure.is_some() || self.copies > 1
+    }
 }
 
 /// What a run shows, as the oracle sees it.
@@ -117,6 +151,9 @@ pub struct CsiResult {
     pub drift: i128,
     /// One example record per failure kind, in order of first appearance by record id.
     pub examples: Vec<Example>,
+    /// Every record's fate, by record id (not serialized: a study turns it into windows).
+    #[serde(skip)]
+    pub timeline: Vec<Mark>,
 }
 
 fn hex(bytes: &[u8], len: usize) -> String {
@@ -133,22 +170,24 @@ impl Observer {
         Observer::default()
     }
 
-    /// Upstream produced record `id`, meaning `meant`, written as `bytes` (kept up to
+    /// Upstream produced record `id` at `at`, meaning `meant`, written as `bytes` (kept up to
     /// [`EXAMPLE_BYTES`]).
-    pub fn sent(&self, id: u64, meant: String, bytes: &[u8]) {
+    pub fn sent(&self, id: u64, at: SimTime, meant: String, bytes: &[u8]) {
         let len = bytes.len();
         let bytes = bytes[..len.min(EXAMPLE_BYTES)].to_vec();
-        self.0.borrow_mut().sent.insert(id, Sent { meant, bytes, len });
+        self.0.borrow_mut().sent.insert(id, Sent { at, meant, bytes, len });
     }
 
-    /// Somebody at `surface` saw an error about record `id` (the first error per record counts).
-    pub fn loud(&self, id: u64, surface: Surface, kind: &str, error: impl Into<String>) {
-        self.0.borrow_mut().loud.entry(id).or_insert(Loud { surface, kind: kind.to_string(), error: error.into() });
+    /// Somebody at `surface` saw an error about record `id` at `at` (the first error per record
+    /// counts).
+    pub fn loud(&self, id: u64, at: SimTime, surface: Surface, kind: &str, error: impl Into<String>) {
+        self.0.borrow_mut().loud.entry(id).or_insert(Loud { at, surface, kind: kind.to_string(), error: error.into() });
     }
 
-    /// `surface` stored `value` for record `id`; storing the same record again is a duplicate.
-    pub fn stored(&self, id: u64, surface: Surface, value: String) {
-        self.0.borrow_mut().stored.entry(id).or_default().push((surface, value));
+    /// `surface` stored `value` for record `id` at `at`; storing the same record again is a
+    /// duplicate.
+    pub fn stored(&self, id: u64, at: SimTime, surface: Surface, value: String) {
+        self.0.borrow_mut().stored.entry(id).or_default().push((at, surface, value));
     }
 
     /// Upstream meant amount `a` for record `id`.
@@ -191,20 +230,31 @@ impl Observer {
         for (&id, s) in &l.sent {
             let stored = l.stored.get(&id).map(Vec::as_slice).unwrap_or(&[]);
             r.duplicates += (stored.len() as u64).saturating_sub(1);
+            let failure = |at, loud, surface| Some(Failure { at, loud, surface });
+            let mut mark = Mark { sent: s.at, failure: None, copies: stored.len() };
             if let Some(e) = l.loud.get(&id) {
                 r.loud_failures += 1;
                 r.surfaced_at.add(e.surface);
+                mark.failure = failure(e.at, true, e.surface);
                 let kind = format!("loud at {}: {}", e.surface, e.kind);
                 example(&mut r, kind, true, e.surface, id, s, e.error.clone());
-            } else if let Some((surface, value)) = stored.iter().find(|(_, v)| *v != s.meant) {
+            } else if let Some((at, surface, value)) = stored.iter().find(|(_, _, v)| *v != s.meant) {
                 r.silent_corruptions += 1;
                 r.surfaced_at.add(*surface);
+                mark.failure = failure(*at, false, *surface);
                 example(&mut r, format!("silent at {surface}"), false, *surface, id, s, value.clone());
             } else if stored.is_empty() {
                 r.silent_corruptions += 1;
                 r.surfaced_at.add(Surface::Downstream);
+                mark.failure = failure(s.at, false, Surface::Downstream);
                 example(&mut r, "silent: never stored".into(), false, Surface::Downstream, id, s, "(nothing)".into());
             }
+            if mark.failure.is_none() && stored.len() > 1 {
+                let (_, surface, value) = &stored[0];
+                let read = format!("{value} ({} times)", stored.len());
+                example(&mut r, format!("duplicate at {surface}"), false, *surface, id, s, read);
+            }
+            r.timeline.push(mark);
         }
         if r.records > 0 {
             r.failure_ratio = (r.loud_failures + r.silent_corruptions) as f64 / r.records as f64;
@@ -253,19 +303,34 @@ mod tests {
     #[test]
     fn classifies_loud_silent_missing_and_duplicates() {
         let o = Observer::new();
+        let t = |s: u64| SimTime::ZERO + std::time::Duration::from_secs(s);
         for id in 0..5 {
-            o.sent(id, format!("v{id}"), &[0xab; 60]);
+            o.sent(id, t(id), format!("v{id}"), &[0xab; 60]);
         }
-        o.stored(0, Surface::Downstream, "v0".into());
-        o.stored(1, Surface::Downstream, "wrong".into());
-        o.loud(2, Surface::Connector, "lz4", "bad magic");
-        o.stored(3, Surface::Downstream, "v3".into());
-        o.stored(3, Surface::Downstream, "v3".into());
+        o.stored(0, t(10), Surface::Downstream, "v0".into());
+        o.stored(1, t(11), Surface::Downstream, "wrong".into());
+        o.loud(2, t(12), Surface::Connector, "lz4", "bad magic");
+        o.stored(3, t(13), Surface::Downstream, "v3".into());
+        o.stored(3, t(14), Surface::Downstream, "v3".into());
         let r = o.result();
         assert_eq!((r.records, r.loud_failures, r.silent_corruptions, r.duplicates), (5, 1, 2, 1));
         assert_eq!(r.surfaced_at, PerSurface { upstream: 0, connector: 1, downstream: 2 });
         assert!((r.failure_ratio - 0.6).abs() < 1e-12);
-        assert_eq!(r.examples.len(), 3);
+        assert_eq!(r.examples.len(), 4);
+        let dup = r.examples.iter().find(|e| e.kind == "duplicate at downstream").expect("a duplicate example");
+        assert_eq!((dup.record, dup.read.as_str()), (3, "v3 (2 times)"));
+        let failures: Vec<_> = r.timeline.iter().map(|m| m.failure.map(|f| (f.at, f.loud, f.surface))).collect();
+        assert_eq!(
+            failures,
+            [
+                None,
+                Some((t(11), false, Surface::Downstream)),
+                Some((t(12), true, Surface::Connector)),
+                None,
+                Some((t(4), false, Surface::Downstream)),
+            ],
+            "when each failure surfaced: stored wrong, the error, or the sending of one never stored"
+        );
         assert!(r.examples[0].bytes_hex.ends_with("... (60 bytes)"), "{}", r.examples[0].bytes_hex);
         let text = r.to_string();
         assert!(text.starts_with("3 of 5 records wrong (60.00%): 1 loud, 2 silent; 1 duplicate"), "{text}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 use apache_avro::Schema;
 use apache_avro::schema_compatibility::SchemaCompatibility;
 use encoding_rs::Encoding;
-use faultline::{LinkConfig, Sim, SimRng};
+use faultline::{LinkConfig, Sim, SimBuilder, SimRng};
 use serde::{Deserialize, Serialize};
 
 use super::api::ApiConfig;
@@ -16,7 +16,7 @@ use super::config::ConfigScenario;
 use super::encoding::EncodingConfig;
 use super::flow::{DataFlow, cross};
 use super::metadata::MetadataConfig;
-use super::{ConfigError, MAX_RECORDS, Observer, Raw};
+use super::{ConfigError, CsiResult, MAX_RECORDS, Observer, Raw};
 
 /// What a check concluded.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -161,7 +161,7 @@ pub fn contract(cfg: &ApiConfig, seed: u64) -> Verdict {
 /// What a write-read test of N records found, and how likely it was to find it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct WriteRead {
-    /// Records written by A and read by B.
+    /// Records (requests, operations) written by A and read by B.
     pub sample: u64,
     /// Whether any of them came out wrong.
     pub caught: bool,
@@ -171,8 +171,14 @@ pub struct WriteRead {
     pub failing_share: f64,
     /// Records the share was measured on.
     pub population: u64,
-    /// Probability that a sample of this size catches the problem: 1 - (1 - share)^N.
+    /// Probability that a sample of this size catches the problem: 1 - (1 - share)^N where
+    /// records are independent (data scenarios), else the share of `trials` samples that caught
+    /// it.
     pub p_catch: f64,
+    /// Samples of N run through the actors to measure `p_catch`, where records are not
+    /// independent (requests and operations share the other side's workers and time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trials: Option<u64>,
 }
 
 impl WriteRead {
@@ -211,5 +217,93 @@ pub fn write_read<F: DataFlow>(flow: &F, n: u64, population: u64, rng: &mut SimR
         failing_share: share,
         population,
         p_catch: 1.0 - (1.0 - share).powf(n as f64),
+        trials: None,
+    })
+}
+
+/// Most samples a write-read test of requests or operations runs to measure its odds.
+pub const MAX_TRIALS: u64 = 10_000;
+
+/// Write-read test where records are requests or operations between live systems: a sample of
+/// `n` sent by A to B through the real actors (`run_sample(n, seed)` runs one in a simulation of
+/// its own and returns what its oracle saw), caught when any of them went wrong (an error, a
+/// wrong value, a side effect applied twice). How likely a sample of `n` is to catch it is
+/// measured on `population / n` (at least one, at most [`MAX_TRIALS`]) more samples with their own seeds, since these
+/// records are not independent: they share the other side's workers and clock.
+fn write_read_trials(
+    n: u64,
+    population: u64,
+    seed: u64,
+    mut run_sample: impl FnMut(u64, u64) -> Result<CsiResult, String>,
+) -> Result<WriteRead, ConfigError> {
+    if n == 0 || n > MAX_RECORDS {
+        return Err(ConfigError::new("prevent.write-read", format!("N must be between 1 and {MAX_RECORDS}, got {n}")));
+    }
+    if population > MAX_RECORDS {
+        return Err(ConfigError::new("prevent.population", format!("must be at most {MAX_RECORDS}, got {population}")));
+    }
+    let fail = |e: String| ConfigError::new("prevent.write-read", e);
+    let sample = run_sample(n, seed).map_err(fail)?;
+    let example = first_wrong(&sample);
+    let trials = (population / n).clamp(1, MAX_TRIALS);
+    let (mut caught, mut units, mut wrong) = (0u64, 0u64, 0u64);
+    for i in 0..trials {
+        let r = run_sample(n, faultline::seed::derive_seed(seed, "write-read trial", i)).map_err(fail)?;
+        let w = r.timeline.iter().filter(|m| m.wrong()).count() as u64;
+        caught += u64::from(w > 0);
+        (units, wrong) = (units + r.records, wrong + w);
+    }
+    Ok(WriteRead {
+        sample: sample.records,
+        caught: example.is_some(),
+        example,
+        failing_share: if units == 0 { 0.0 } else { wrong as f64 / units as f64 },
+        population: units,
+        p_catch: caught as f64 / trials as f64,
+        trials: Some(trials),
+    })
+}
+
+/// The first record of `r` that went wrong, in words.
+fn first_wrong(r: &CsiResult) -> Option<String> {
+    if let Some(e) = r.examples.first() {
+        return Some(format!("record {} {}: sent {}, read {}", e.record, e.kind, e.sent, e.read));
+    }
+    let (id, m) = r.timeline.iter().enumerate().find(|(_, m)| m.copies > 1)?;
+    Some(format!("record {id} applied {} times", m.copies))
+}
+
+/// Runs `install` in a simulation of its own (the study's default 1 ms links) to its end.
+fn mini_run(
+    seed: u64,
+    install: impl FnOnce(SimBuilder<Raw>, &Observer) -> Result<SimBuilder<Raw>, ConfigError>,
+) -> Result<CsiResult, String> {
+    let observer = Observer::new();
+    let builder = install(Sim::<Raw>::builder(seed), &observer).map_err(|e| e.to_string())?;
+    let mut sim = builder.build().map_err(|e| e.to_string())?;
+    sim.run();
+    Ok(observer.result())
+}
+
+/// Write-read test for the config scenario: `n` requests from A to B as configured (timeout,
+/// retries, B's processing time, idempotency keys), caught if any timed out or was applied
+/// twice.
+pub fn write_read_config(cfg: &ConfigScenario, n: u64, population: u64, seed: u64) -> Result<WriteRead, ConfigError> {
+    cfg.validate()?;
+    write_read_trials(n, population, seed, |n, seed| {
+        let probe = ConfigScenario { requests: n, ..cfg.clone() };
+        mini_run(seed, |b, o| probe.install(b, o))
+    })
+}
+
+/// Write-read test for the api scenario: `n` operations (rounded up to whole entities: a
+/// create and its updates) from A to B as configured, caught if any failed or was applied out
+/// of order.
+pub fn write_read_api(cfg: &ApiConfig, n: u64, population: u64, seed: u64) -> Result<WriteRead, ConfigError> {
+    cfg.validate()?;
+    let per_entity = u64::from(cfg.updates) + 1;
+    write_read_trials(n, population, seed, |n, seed| {
+        let probe = ApiConfig { entities: n.div_ceil(per_entity), ..cfg.clone() };
+        mini_run(seed, |b, o| probe.install(b, o))
     })
 }
