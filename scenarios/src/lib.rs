@@ -9,5 +9,6 @@ pub mod cli;
 pub mod metastable;
 pub mod report;
 pub mod rss;
+pub mod serve;
 pub mod study;
 pub mod sweep;

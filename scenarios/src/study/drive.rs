@@ -9,6 +9,8 @@ use faultline::{Message, Report, RunOutcome, Sim, SimBuilder, SimTime, TraceForm
 use faultline_faults::{RefusalLog, Resolver};
 
 use super::{RunLimits, interrupt};
+
+pub mod observer;
 use crate::cli::{FaultArgs, FaultPlan, TraceArgs, check_realtime, start_live};
 
 /// How one run is set up: its seed, live control and pacing, limits, and where refused
@@ -82,7 +84,7 @@ impl<'a> Driver<'a> {
 
         let watch = interrupt::Watch::start(sim.control(), live.as_ref().map(|l| l.shutdown_handle()));
         let wall = Instant::now();
-        let outcome = sim.run_until(end);
+        let outcome = observer::run(&mut sim, end);
         drop(watch);
         let wall_s = wall.elapsed().as_secs_f64();
         let names = sim.names().to_vec();
