@@ -16,6 +16,7 @@ pub fn page(title: &str, main: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · faultline" }
+                link rel="icon" href="data:,";
                 style { (PreEscaped(STYLE)) }
             }
             body {

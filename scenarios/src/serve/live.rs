@@ -78,27 +78,36 @@ impl Session {
             return Err("the run has ended".into());
         }
         let gone = |e: std::io::Error| format!("the run does not answer ({e}); has it ended?");
-        let stream = UnixStream::connect(&self.socket).map_err(gone)?;
+        let stream = UnixStream::connect(&self.socket).map_err(|e| match e.kind() {
+            // The socket goes with the run's live control, just before the run is marked ended.
+            std::io::ErrorKind::NotFound | std::io::ErrorKind::ConnectionRefused => "the run has ended".to_string(),
+            _ => gone(e),
+        })?;
         stream.set_read_timeout(Some(REPLY_TIMEOUT)).map_err(gone)?;
         stream.set_write_timeout(Some(REPLY_TIMEOUT)).map_err(gone)?;
-        // `status` after the line marks the end of its reply, however many lines that is.
+        // `status` after the line marks the end of its reply, however many lines that is (a
+        // `status` line itself is answered first, with one line of its own).
         (&stream).write_all(format!("{line}\nstatus\n").as_bytes()).map_err(gone)?;
+        let mut statuses = if line.trim() == "status" { 2 } else { 1 };
         let mut reply = Vec::new();
         let start = Instant::now();
         for next in BufReader::new(&stream).lines() {
             let next = next.map_err(gone)?;
             if next.contains(" status: ") && next.starts_with("t=") {
-                break;
+                statuses -= 1;
+                if statuses == 0 {
+                    break;
+                }
             }
             reply.push(next);
             if start.elapsed() > REPLY_TIMEOUT {
                 break;
             }
         }
-        if let Some(t) = reply.iter().find_map(|r| r.strip_prefix("t=").and_then(|r| r.split_once(" applied: "))) {
-            if let Some(ns) = parse_sim_time(t.0) {
-                lock(&self.commands).push((ns, line.trim().to_string()));
-            }
+        if let Some(t) = reply.iter().find_map(|r| r.strip_prefix("t=").and_then(|r| r.split_once(" applied: ")))
+            && let Some(ns) = parse_sim_time(t.0)
+        {
+            lock(&self.commands).push((ns, line.trim().to_string()));
         }
         Ok(reply.join("\n"))
     }
@@ -170,9 +179,10 @@ impl Drop for Sessions {
     }
 }
 
-const COLORS: [&str; 7] = ["#222222", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#17becf"];
+const COLORS: [&str; 9] =
+    ["#222222", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#bcbd22"];
 
-/// The live chart: the run's busiest counters per second and its first latency's p99, over
+/// The live chart: the run's busiest counters (up to eight) per second and its first latency's p99, over
 /// the windows finished by `now_s`, the commands marked.
 pub fn chart(study: &str, report: &Report, now_s: f64, commands: &[(f64, String)]) -> Chart {
     let m = &report.metrics;

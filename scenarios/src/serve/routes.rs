@@ -83,9 +83,9 @@ pub fn not_found(what: &str) -> Response {
     (StatusCode::NOT_FOUND, Html(page("not found", html! { p { (what) } }).into_string())).into_response()
 }
 
-/// The study of a path, or a 404.
-pub fn entry<'a>(st: &'a AppState, name: &str) -> Result<&'a Entry, Response> {
-    st.entries.iter().find(|e| e.name == name).ok_or_else(|| not_found(&format!("no study called '{name}'")))
+/// The study of a path, or a 404 (boxed: a response is large).
+pub fn entry<'a>(st: &'a AppState, name: &str) -> Result<&'a Entry, Box<Response>> {
+    st.entries.iter().find(|e| e.name == name).ok_or_else(|| Box::new(not_found(&format!("no study called '{name}'"))))
 }
 
 async fn home(State(st): State<Arc<AppState>>) -> Html<String> {
@@ -162,7 +162,7 @@ async fn outcome(st: &AppState, entry: &Entry, ev: &Evaluated) -> Result<Arc<Out
 async fn study_page(State(st): State<Arc<AppState>>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let ev = evaluate(&st, entry, q.as_deref().unwrap_or(""), &["preset"]);
     let run = outcome(&st, entry, &ev).await;
@@ -182,7 +182,7 @@ async fn study_page(State(st): State<Arc<AppState>>, Path(name): Path<String>, R
 async fn study_result(State(st): State<Arc<AppState>>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let ev = evaluate(&st, entry, q.as_deref().unwrap_or(""), &["preset"]);
     let run = outcome(&st, entry, &ev).await;
@@ -199,7 +199,7 @@ async fn file(
 ) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let ev = evaluate(&st, entry, q.as_deref().unwrap_or(""), &["preset"]);
     let run = match outcome(&st, entry, &ev).await {
@@ -234,7 +234,7 @@ fn speed_of(request: &Req) -> Result<f64, String> {
 async fn live_page(State(st): State<Arc<AppState>>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = q.unwrap_or_default();
     let ev = evaluate(&st, entry, &q, &["preset", "speed"]);
@@ -256,11 +256,9 @@ async fn live_page(State(st): State<Arc<AppState>>, Path(name): Path<String>, Ra
     let main = html! {
         p { "A run paced to the wall clock; break it while it goes. Parameters are fixed for the run: change them and start again." }
         div.cols {
-            div {
-                (form(entry, &st.presets, &state, &format!("/{}/live", entry.name), "live", speed_field))
-                p { a href={ "/" (entry.name) "?" (ev.request.params_query(entry)) } { "Back to the study page" } }
-            }
+            (form(entry, &st.presets, &state, &format!("/{}/live", entry.name), "live", speed_field))
             div #result .live {
+                p { a href={ "/" (entry.name) "?" (ev.request.params_query(entry)) } { "Back to the study page" } }
                 @if let Some(e) = &error {
                     p.verdict.error { "error: " (e.message) }
                 } @else {
@@ -315,7 +313,7 @@ fn failed(message: String) -> Sse<impl futures_util::Stream<Item = Result<Event,
 async fn live_events(State(st): State<Arc<AppState>>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let ev = evaluate(&st, &entry, q.as_deref().unwrap_or(""), &["preset", "speed"]);
     let parsed = match (ev.parsed, speed_of(&ev.request)) {

@@ -39,7 +39,7 @@ fn parsed_sweep(st: &AppState, ev: &super::routes::Evaluated) -> Result<Parsed, 
 pub async fn page(State(st): State<Arc<AppState>>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let q = q.unwrap_or_default();
     let ev = evaluate(&st, entry, &q, &EXTRA);
@@ -89,7 +89,7 @@ pub async fn page(State(st): State<Arc<AppState>>, Path(name): Path<String>, Raw
 pub async fn events_route(st: Arc<AppState>, name: String, q: Option<String>) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let ev = evaluate(&st, &entry, q.as_deref().unwrap_or(""), &EXTRA);
     let (tx, rx) = mpsc::channel::<Event>(4);
@@ -137,7 +137,7 @@ pub async fn events(State(st): State<Arc<AppState>>, Path(name): Path<String>, R
 pub async fn table(State(st): State<Arc<AppState>>, Path(name): Path<String>, RawQuery(q): RawQuery) -> Response {
     let entry = match entry(&st, &name) {
         Ok(e) => e.clone(),
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let ev = evaluate(&st, &entry, q.as_deref().unwrap_or(""), &EXTRA);
     let parsed = match parsed_sweep(&st, &ev) {

@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use faultline::{Message, Report, RunOutcome, Sim, SimTime};
 
+/// A look at a run: the virtual time now, and a way to copy its report so far; `false` stops it.
+pub type See = Box<dyn FnMut(SimTime, &dyn Fn() -> Report) -> bool>;
+
 /// What a run on this thread reports to as it goes.
 pub struct Observer {
     /// Virtual time between two calls (at least 1 ms).
@@ -15,7 +18,7 @@ pub struct Observer {
     /// Called at the start and after each step with the virtual time now and a way to copy the
     /// run's report so far (a copy costs the metrics' size: call it only when needed); returning
     /// `false` stops the run there.
-    pub see: Box<dyn FnMut(SimTime, &dyn Fn() -> Report) -> bool>,
+    pub see: See,
 }
 
 thread_local! {
