@@ -142,6 +142,7 @@ async function update(){const my=++seq;const q=query().toString();const busy=doc
  }catch(e){console.warn('update failed',e);}finally{if(busy&&my===seq)busy.classList.remove('on');}}
 if(form&&form.dataset.mode==='study'){
  form.addEventListener('input',ev=>{const t=ev.target;
+  if(t.name==='preset'){location.search=t.value?'?preset='+encodeURIComponent(t.value):'';return;}
   if(t.classList.contains('slider')){const box=document.getElementById(t.dataset.for);if(box)box.value=t.value;}
   else{const s=form.querySelector('.slider[data-for="'+t.id+'"]');const n=parseFloat(t.value);if(s&&!isNaN(n))s.value=n;}
   t0=performance.now();clearTimeout(timer);timer=setTimeout(update,200);});
@@ -155,7 +156,7 @@ if(live){let id=null;const replies=document.getElementById('replies');
   const sel=document.getElementById('target');for(const n of s.nodes){const o=document.createElement('option');o.textContent=n;sel.appendChild(o);}
   live.dataset.session=id;live.dataset.state='running';});
  es.addEventListener('window',e=>{const w=JSON.parse(e.data);document.getElementById('livechart').innerHTML=w.svg;
-  document.getElementById('clock').textContent=w.status;live.dataset.windows=String(w.n);});
+  document.getElementById('clock').textContent=w.status;live.dataset.windows=String(w.n);live.dataset.last=JSON.stringify(w.last);});
  es.addEventListener('end',e=>{document.getElementById('final').innerHTML=e.data;live.dataset.state='ended';es.close();});
  es.addEventListener('failed',e=>{say('error: '+e.data);live.dataset.state='failed';es.close();});
  async function send(line){if(id===null){say('error: the run has not started yet');return;}

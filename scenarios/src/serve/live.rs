@@ -179,12 +179,13 @@ impl Drop for Sessions {
     }
 }
 
-const COLORS: [&str; 9] =
-    ["#222222", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#17becf", "#e377c2", "#bcbd22"];
+/// One colour per counter line, seven at most (with the latency line, the legend fits).
+const COLORS: [&str; 7] = ["#222222", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#17becf"];
 
-/// The live chart: the run's busiest counters (up to eight) per second and its first latency's p99, over
+/// The live chart: the run's busiest counters (up to seven) per second and its first latency's p99, over
 /// the windows finished by `now_s`, the commands marked.
-pub fn chart(study: &str, report: &Report, now_s: f64, commands: &[(f64, String)]) -> Chart {
+/// `preferred` counters come first.
+pub fn chart(study: &str, preferred: &[&str], report: &Report, now_s: f64, commands: &[(f64, String)]) -> Chart {
     let m = &report.metrics;
     let width = m.window().as_secs_f64().max(1e-9);
     let done = (now_s / width + 1e-9).floor() as usize;
@@ -193,16 +194,21 @@ pub fn chart(study: &str, report: &Report, now_s: f64, commands: &[(f64, String)
         .filter_map(|n| m.metric(n).filter(|v| v.kind() == MetricKind::Counter).map(|v| (v.total() as f64, n)))
         .filter(|(t, _)| *t > 0.0)
         .collect();
-    counters.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
-    counters.truncate(COLORS.len() - 1);
+    // The study's own first, then the busiest.
+    let rank = |name: &str| preferred.iter().position(|p| *p == name).unwrap_or(preferred.len());
+    counters.sort_by(|a, b| rank(a.1).cmp(&rank(b.1)).then(b.0.total_cmp(&a.0)).then(a.1.cmp(b.1)));
+    counters.truncate(COLORS.len());
     counters.sort_by(|a, b| a.1.cmp(b.1));
     let mut lines: Vec<Line> = counters
         .iter()
         .zip(COLORS)
         .filter_map(|((_, name), color)| {
             let v = m.metric(name)?;
-            let points =
-                v.windows().iter().take(done).map(|w| (w.start_s + width / 2.0, Some(w.sum / width))).collect();
+            // A counter has no window after its last increment: those windows are zeros.
+            let windows = v.windows();
+            let points = (0..done)
+                .map(|i| ((i as f64 + 0.5) * width, Some(windows.get(i).map_or(0.0, |w| w.sum) / width)))
+                .collect();
             Some(Line { label: name.to_string(), color, points, right: false })
         })
         .collect();
@@ -211,7 +217,7 @@ pub fn chart(study: &str, report: &Report, now_s: f64, commands: &[(f64, String)
     {
         let points =
             v.windows().iter().take(done).map(|w| (w.start_s + width / 2.0, w.p99.map(|ns| ns as f64 / 1e6))).collect();
-        lines.push(Line { label: format!("{name} p99 ms"), color: "#1f77b4", points, right: true });
+        lines.push(Line { label: format!("p99 {name}"), color: "#1f77b4", points, right: true });
     }
     Chart {
         title: format!("{study}, live: {now_s:.0} s of virtual time"),

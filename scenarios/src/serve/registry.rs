@@ -2,6 +2,7 @@
 //! implementation: parse a command line, run, sweep. Adding a study to the server is one line
 //! in [`studies`].
 
+use faultline::metrics::Counter;
 use serde_json::Value;
 
 use crate::cap::Cap;
@@ -10,9 +11,14 @@ use crate::metastable::params::Metastable;
 use crate::study::{Common, Param, Refusal, RunLimits, Study, SweepRow};
 use crate::sweep::Jobs;
 
-/// Every study the server shows, in the order of the home page.
+/// Every study the server shows, in the order of the home page, with the metrics its live
+/// chart draws first.
 pub fn studies() -> Vec<Entry> {
-    vec![Entry::of::<Metastable>(), Entry::of::<Cap>()]
+    use faultline_nodes::{cap::metric as c, metastable::metric as m};
+    vec![
+        Entry::of::<Metastable>().live(&[&m::OFFERED, &m::GOODPUT, &m::RETRIES, &m::TIMEOUTS, &m::LATE]),
+        Entry::of::<Cap>().live(&[&c::OPS, &c::OK, &c::UNAVAILABLE, &c::TIMEOUTS]),
+    ]
 }
 
 /// A command line that parsed: the shared flags, and the study's parameters as JSON (the
@@ -76,6 +82,8 @@ pub struct Entry {
     pub run: fn(&Parsed, &FaultArgs, &RunLimits) -> anyhow::Result<Outcome>,
     /// Runs the command line's `--sweep` one run after another and returns the study's table.
     pub sweep: fn(&Parsed, &RunLimits, Progress<'_>) -> anyhow::Result<String>,
+    /// The counters a live chart draws first (by name); the busiest others fill up the rest.
+    pub live_metrics: Vec<&'static str>,
 }
 
 impl Entry {
@@ -89,7 +97,14 @@ impl Entry {
             parse: parse::<S>,
             run: run::<S>,
             sweep: sweep::<S>,
+            live_metrics: Vec::new(),
         }
+    }
+
+    /// The same entry, whose live chart draws these counters first.
+    pub fn live(mut self, counters: &[&'static Counter]) -> Entry {
+        self.live_metrics = counters.iter().map(|c| c.name()).collect();
+        self
     }
 
     /// The parameter called `name` (flag spelling).

@@ -3,7 +3,7 @@
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
@@ -184,12 +184,22 @@ async fn study_result(State(st): State<Arc<AppState>>, Path(name): Path<String>,
         Ok(e) => e,
         Err(r) => return *r,
     };
+    let start = Instant::now();
     let ev = evaluate(&st, entry, q.as_deref().unwrap_or(""), &["preset"]);
     let run = outcome(&st, entry, &ev).await;
+    let ran = start.elapsed();
     let status = run.as_ref().err().map_or(StatusCode::OK, |(s, _)| *s);
     let fragment =
-        result(entry, &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e));
-    (status, Html(fragment.into_string())).into_response()
+        result(entry, &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e))
+            .into_string();
+    (status, [(header::HeaderName::from_static("server-timing"), timing(ran, start.elapsed()))], Html(fragment))
+        .into_response()
+}
+
+/// The `Server-Timing` header of a result: the run (with parsing; near zero when the outcome
+/// was kept from before) and the whole response, rendering included, in milliseconds.
+fn timing(ran: Duration, total: Duration) -> String {
+    format!("run;dur={:.1}, total;dur={:.1}", ran.as_secs_f64() * 1e3, total.as_secs_f64() * 1e3)
 }
 
 async fn file(
@@ -353,6 +363,7 @@ fn live_run(
     let out = tx.clone();
     let mut n = 0u64;
     let study = entry.name;
+    let preferred = entry.live_metrics.clone();
     let see = Box::new(move |now: faultline::SimTime, report: &dyn Fn() -> faultline::Report| {
         if out.is_closed() {
             return false;
@@ -369,9 +380,15 @@ fn live_run(
         }
         n += 1;
         let now_s = now.as_secs_f64();
-        let svg = live::chart(study, &r, now_s, &watcher.commands()).render();
+        let chart = live::chart(study, &preferred, &r, now_s, &watcher.commands());
+        // The last finished window's value of each line, for the page and its tests.
+        let last: serde_json::Map<String, Value> = chart
+            .lines
+            .iter()
+            .filter_map(|l| l.points.last().map(|(_, y)| (l.label.clone(), y.map_or(Value::Null, Value::from))))
+            .collect();
         let status = format!("t = {now_s:.1} s of virtual time, at {speed}x real time");
-        let data = json!({ "svg": svg, "status": status, "n": n }).to_string();
+        let data = json!({ "svg": chart.render(), "status": status, "n": n, "last": last }).to_string();
         // A page that reads slowly misses windows, never holds the run; a closed one stops it.
         !matches!(out.try_send(Event::default().event("window").data(data)), Err(mpsc::error::TrySendError::Closed(_)))
     });

@@ -179,9 +179,15 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server with `args` after `serve --listen 127.0.0.1:0`.
+    /// Starts the server with `args` after `serve --listen 127.0.0.1:0` (the binary in
+    /// `FAULTLINE_SERVE_BIN` when set).
     pub fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        // FAULTLINE_SERVE_BIN measures another build (the release one) with the same tests.
+        let bin = std::env::var("FAULTLINE_SERVE_BIN")
+            .ok()
+            .filter(|b| !b.is_empty())
+            .unwrap_or_else(|| env!("CARGO_BIN_EXE_faultline").to_string());
+        let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
