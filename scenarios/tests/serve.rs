@@ -132,7 +132,11 @@ fn bad_parameters_come_back_with_the_command_lines_messages_next_to_their_field(
         ("breaker=maybe", "--breaker: not true or false"),
     ] {
         let r = s.get(&format!("/metastable/result?{query}"));
-        assert_eq!(r.status, 400, "{query}");
+        assert_eq!(
+            (r.status, r.header("x-faultline-refused")),
+            (200, Some("400")),
+            "{query}: a fragment that shows it"
+        );
         assert!(
             r.text().contains(&expected.replace('\'', "&#39;")) || r.text().contains(expected),
             "{query}: {}",
@@ -165,13 +169,13 @@ fn only_the_served_host_is_answered() {
 #[test]
 fn limits_hold_for_queries_bodies_runs_and_sweeps() {
     let s = Server::start(&["--max-sweep-jobs", "5"]);
-    let long = format!("/metastable/result?nemesis={}", "x".repeat(20_000));
+    let long = format!("/metastable?nemesis={}", "x".repeat(20_000));
     let r = s.get(&long);
     assert!(r.status == 400 || r.status == 414 || r.status == 431, "{}", r.status);
     if r.status == 400 {
         assert!(r.text().contains("longer than 16384 bytes"), "{}", r.text());
     }
-    let r = s.get("/metastable/result?base-rps=100000&duration=1h");
+    let r = s.get("/metastable?base-rps=100000&duration=1h");
     assert_eq!(r.status, 400);
     assert!(r.text().contains("more than --max-requests"), "{}", r.text());
     let r = s.get("/metastable/sweep/table?sweep=max-retries=0,1,2&seeds=2&duration=60s&spike-start=20s");
@@ -309,6 +313,22 @@ fn a_browser_moves_a_field_and_breaks_a_live_run() {
         b.eval("return document.getElementById('cmdline').textContent;").as_str().unwrap().ends_with("--max-retries 0")
     );
     b.screenshot(&shots().join("2-recovered.png"));
+    // A bad value: the command line's message next to the field, the last chart kept away.
+    b.type_into("#f-max-retries", "-1");
+    b.wait_for(
+        "return document.querySelector('.err[data-for=\"max-retries\"]').textContent.includes('out of range');",
+        Duration::from_secs(60),
+    );
+    assert_eq!(b.eval("return document.getElementById('verdict').dataset.verdict;"), "error");
+    b.screenshot(&shots().join("2b-error-next-to-field.png"));
+    assert_clean(&b, &s);
+
+    b.open(&s.url());
+    b.screenshot(&shots().join("0-home.png"));
+    b.open(&format!("{}/metastable/sweep?sweep=max-retries=0,1,3&duration=40s&spike-start=10s", s.url()));
+    b.wait_for("return document.getElementById('sweep').dataset.state === 'done';", Duration::from_secs(120));
+    assert!(b.eval("return document.getElementById('table').textContent;").as_str().unwrap().contains("max-retries"));
+    b.screenshot(&shots().join("5-sweep.png"));
     assert_clean(&b, &s);
 
     b.open(&format!("{}/metastable/live?duration=120s&load=constant&base-rps=150&max-retries=0&speed=10", s.url()));

@@ -112,6 +112,7 @@ code{background:#eee;padding:1px 4px;border-radius:3px}.warn{color:#a60}
 .live button{margin:2px}#replies{background:#fff;border:1px solid #ddd;height:9em;overflow:auto;font-size:12px}
 #busy{color:#888;font-size:12px;visibility:hidden}#busy.on{visibility:visible}
 progress{width:300px}
+pre{overflow:auto;max-width:100%}#table{background:#fff;border:1px solid #ddd;padding:.6em}
 "#;
 
 /// The page's script: moves a slider's box, re-runs on change (debounced) and swaps the result

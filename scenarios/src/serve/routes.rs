@@ -188,12 +188,18 @@ async fn study_result(State(st): State<Arc<AppState>>, Path(name): Path<String>,
     let ev = evaluate(&st, entry, q.as_deref().unwrap_or(""), &["preset"]);
     let run = outcome(&st, entry, &ev).await;
     let ran = start.elapsed();
-    let status = run.as_ref().err().map_or(StatusCode::OK, |(s, _)| *s);
+    // The fragment of a refused request is still a result to show (the error, by its field):
+    // 200, so that the page's console stays clean; its status is in a header. The whole page
+    // (without JavaScript) answers 400.
+    let refused = run.as_ref().err().map(|(s, _)| s.as_u16().to_string()).unwrap_or_default();
     let fragment =
         result(entry, &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e))
             .into_string();
-    (status, [(header::HeaderName::from_static("server-timing"), timing(ran, start.elapsed()))], Html(fragment))
-        .into_response()
+    let headers = [
+        (header::HeaderName::from_static("server-timing"), timing(ran, start.elapsed())),
+        (header::HeaderName::from_static("x-faultline-refused"), refused),
+    ];
+    (headers, Html(fragment)).into_response()
 }
 
 /// The `Server-Timing` header of a result: the run (with parsing; near zero when the outcome

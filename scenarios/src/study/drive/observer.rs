@@ -62,3 +62,47 @@ pub(crate) fn run<M: Message>(sim: &mut Sim<M>, end: SimTime) -> RunOutcome {
     OBSERVER.with(|o| *o.borrow_mut() = Some(observer));
     outcome
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{FaultArgs, TraceArgs};
+    use crate::metastable::{Params, run};
+
+    fn params() -> Params {
+        Params { duration: Duration::from_secs(60), spike_start: Duration::from_secs(20), ..Params::default() }
+    }
+
+    #[test]
+    fn a_run_in_steps_is_the_same_run() {
+        let (whole, _) = run(&params(), &FaultArgs::default(), &TraceArgs::default()).unwrap();
+        let looks = std::rc::Rc::new(std::cell::Cell::new(0));
+        let counted = looks.clone();
+        let see: See = Box::new(move |_, _| {
+            counted.set(counted.get() + 1);
+            true
+        });
+        let (stepped, _) = observed(Observer { every: Duration::from_millis(700), see }, || {
+            run(&params(), &FaultArgs::default(), &TraceArgs::default())
+        })
+        .unwrap();
+        assert!(looks.get() >= 60_000 / 700, "it ran in steps: {} looks", looks.get());
+        assert_eq!(serde_json::to_string(&whole).unwrap(), serde_json::to_string(&stepped).unwrap());
+    }
+
+    #[test]
+    fn an_observer_that_says_no_stops_the_run_there() {
+        let seen = std::rc::Rc::new(std::cell::Cell::new(SimTime::ZERO));
+        let last = seen.clone();
+        let see: See = Box::new(move |now, report| {
+            last.set(now);
+            report().end < SimTime::ZERO + Duration::from_secs(10)
+        });
+        let (s, _) = observed(Observer { every: Duration::from_secs(1), see }, || {
+            run(&params(), &FaultArgs::default(), &TraceArgs::default())
+        })
+        .unwrap();
+        assert_eq!(s.windows.len(), 10, "stopped after 10 s of 60");
+        assert_eq!(seen.get(), SimTime::ZERO + Duration::from_secs(10));
+    }
+}
