@@ -363,3 +363,19 @@ fn a_browser_moves_a_field_and_breaks_a_live_run() {
     b.screenshot(&shots().join("4-live-healed.png"));
     assert_clean(&b, &s);
 }
+
+#[test]
+fn listening_beyond_loopback_warns() {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_faultline"))
+        .args(["serve", "--listen", "0.0.0.0:0"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut line).unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(line.starts_with("warning: --listen 0.0.0.0:0 is not loopback"), "{line}");
+}

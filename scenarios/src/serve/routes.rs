@@ -408,8 +408,12 @@ fn live_run(
     session.running.store(false, Ordering::Release);
     let event = match result {
         Ok(outcome) => {
-            let verdict = outcome.verdict().unwrap_or("").to_string();
-            let html = html! { p.verdict data-verdict=(verdict.split(':').next().unwrap_or("")) { (verdict) } (body(&entry, &outcome)) };
+            let html = html! {
+                @if let Some(v) = outcome.verdict() {
+                    p.verdict data-verdict=(v.split(':').next().unwrap_or("")) { (v) }
+                }
+                (body(&entry, &outcome))
+            };
             Event::default().event("end").data(html.into_string().replace('\r', ""))
         }
         Err(e) => Event::default().event("failed").data(format!("{e:#}").replace('\r', "")),
