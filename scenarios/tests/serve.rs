@@ -379,3 +379,28 @@ fn listening_beyond_loopback_warns() {
     let _ = child.wait();
     assert!(line.starts_with("warning: --listen 0.0.0.0:0 is not loopback"), "{line}");
 }
+
+#[test]
+fn a_run_whose_page_went_away_is_stopped_and_frees_its_slot() {
+    use std::io::Write;
+    let s = Server::start(&["--runs", "1"]);
+    // A run of 40 minutes of virtual time (about a minute of a debug build's wall time)...
+    let mut gone = std::net::TcpStream::connect(&s.addr).unwrap();
+    write!(gone, "GET /metastable/result?duration=2400s HTTP/1.0\r\nHost: {}\r\n\r\n", s.addr).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    // ...whose page goes away: the next run gets the only slot long before it would have ended.
+    drop(gone);
+    let start = std::time::Instant::now();
+    let r = s.get(&format!("/metastable/result?{SHORT}&seed=9"));
+    assert_eq!(r.status, 200);
+    assert!(start.elapsed() < Duration::from_secs(20), "waited {:?} for the slot", start.elapsed());
+}
+
+#[test]
+fn a_missing_presets_folder_leaves_the_pages_working() {
+    let s = Server::start(&["--presets", "/nonexistent/presets"]);
+    let home = s.get("/");
+    assert_eq!(home.status, 200);
+    assert!(!home.text().contains("Presets:"));
+    assert!(s.get("/metastable?preset=outage-held").text().contains("no such preset of metastable"));
+}
