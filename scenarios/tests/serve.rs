@@ -404,3 +404,61 @@ fn a_missing_presets_folder_leaves_the_pages_working() {
     assert!(!home.text().contains("Presets:"));
     assert!(s.get("/metastable?preset=outage-held").text().contains("no such preset of metastable"));
 }
+
+/// The attribute `name` of an HTML tag's text (`<input a="b" ...`), unescaped.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let at = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let value = &tag[at..at + tag[at..].find('"')?];
+    Some(
+        value
+            .replace("&quot;", "\"")
+            .replace("&#39;", "'")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
+}
+
+/// What a browser without JavaScript submits for the page's form: every named field.
+fn submitted(html: &str) -> Vec<(String, String)> {
+    let start = html.find("<form id=\"params\"").expect("the form");
+    let form = &html[start..start + html[start..].find("</form>").unwrap()];
+    let mut pairs = Vec::new();
+    for piece in form.split("<input").skip(1) {
+        let tag = &piece[..piece.find('>').unwrap()];
+        let Some(name) = attr(tag, "name") else { continue };
+        if attr(tag, "type").as_deref() == Some("checkbox") && !tag.contains(" checked") {
+            continue;
+        }
+        pairs.push((name, attr(tag, "value").unwrap_or_default()));
+    }
+    for piece in form.split("<select").skip(1) {
+        let tag = &piece[..piece.find('>').unwrap()];
+        let options = &piece[..piece.find("</select>").unwrap()];
+        let chosen = options.split("<option").find(|o| o.contains(" selected")).and_then(|o| attr(o, "value"));
+        pairs.push((attr(tag, "name").unwrap(), chosen.unwrap_or_default()));
+    }
+    pairs
+}
+
+#[test]
+fn the_form_works_without_javascript() {
+    let s = Server::start(&[]);
+    for (study, query) in [
+        ("metastable", SHORT.to_string()),
+        ("cap", "duration=5s".into()),
+        ("metastable", format!("preset=outage-held&{SHORT}")),
+    ] {
+        let page = s.get(&format!("/{study}?{query}")).text();
+        let pairs = submitted(&page);
+        assert!(pairs.len() > 20, "{study}: {pairs:?}");
+        let again = s.get(&format!("/{study}?{}", serde_urlencoded::to_string(&pairs).unwrap()));
+        assert_eq!(again.status, 200, "{study}?{query}: the form as submitted runs: {}", again.text());
+        let summary = |q: &str| s.get(&format!("/{study}/file/summary.json?{q}")).body;
+        assert_eq!(
+            summary(&serde_urlencoded::to_string(&pairs).unwrap()),
+            summary(&query),
+            "{study}?{query}: the same run"
+        );
+    }
+}

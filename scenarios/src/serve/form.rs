@@ -25,6 +25,8 @@ pub struct FormState<'a> {
 fn slider(p: &Param, default: f64, value: Option<f64>) -> Option<(f64, f64, f64)> {
     let v = value.unwrap_or(default);
     match p.kind {
+        // An id (a seed) has no scale a slider could show.
+        Kind::Int { max: u64::MAX, .. } => None,
         Kind::Int { min, max } => {
             let (lo, max) = (min as f64, max as f64);
             let hi = (default * 4.0).max(v).max(lo + 10.0).min(max);
