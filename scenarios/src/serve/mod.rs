@@ -12,6 +12,7 @@ pub mod form;
 pub mod host;
 pub mod html;
 pub mod live;
+pub mod live_routes;
 pub mod pool;
 pub mod presets;
 pub mod query;
