@@ -9,9 +9,9 @@ use faultline::{Message, Report, RunOutcome, Sim, SimBuilder, SimTime, TraceForm
 use faultline_faults::{RefusalLog, Resolver};
 
 use super::{RunLimits, interrupt};
+use crate::cli::{FaultArgs, FaultPlan, TraceArgs, check_realtime, start_live};
 
 pub mod observer;
-use crate::cli::{FaultArgs, FaultPlan, TraceArgs, check_realtime, start_live};
 
 /// How one run is set up: its seed, live control and pacing, limits, and where refused
 /// scripted commands are logged.
