@@ -10,5 +10,6 @@ pub mod csi;
 pub mod metastable;
 pub mod report;
 pub mod rss;
+pub mod serve;
 pub mod study;
 pub mod sweep;

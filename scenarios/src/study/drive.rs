@@ -11,6 +11,8 @@ use faultline_faults::{RefusalLog, Resolver};
 use super::{RunLimits, interrupt};
 use crate::cli::{FaultArgs, FaultPlan, TraceArgs, check_realtime, start_live};
 
+pub mod observer;
+
 /// How one run is set up: its seed, live control and pacing, limits, and where refused
 /// scripted commands are logged.
 pub struct Driver<'a> {
@@ -82,7 +84,7 @@ impl<'a> Driver<'a> {
 
         let watch = interrupt::Watch::start(sim.control(), live.as_ref().map(|l| l.shutdown_handle()));
         let wall = Instant::now();
-        let outcome = sim.run_until(end);
+        let outcome = observer::run(&mut sim, end);
         drop(watch);
         let wall_s = wall.elapsed().as_secs_f64();
         let names = sim.names().to_vec();

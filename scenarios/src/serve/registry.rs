@@ -1,0 +1,167 @@
+//! The studies the server shows, each behind the same few functions made from its [`Study`]
+//! implementation: parse a command line, run, sweep. Adding a study to the server is one line
+//! in [`studies`].
+
+use faultline::metrics::Counter;
+use serde_json::Value;
+
+use crate::cap::Cap;
+use crate::cli::{FaultArgs, InputError, TraceArgs};
+use crate::metastable::params::Metastable;
+use crate::study::{Common, Param, Refusal, RunLimits, Study, SweepRow};
+use crate::sweep::Jobs;
+
+/// Every study the server shows, in the order of the home page, with the metrics its live
+/// chart draws first.
+pub fn studies() -> Vec<Entry> {
+    use faultline_nodes::{cap::metric as c, metastable::metric as m};
+    vec![
+        Entry::of::<Metastable>().live(&[&m::OFFERED, &m::GOODPUT, &m::RETRIES, &m::TIMEOUTS, &m::LATE]),
+        Entry::of::<Cap>().live(&[&c::OPS, &c::OK, &c::UNAVAILABLE, &c::TIMEOUTS]),
+    ]
+}
+
+/// A command line that parsed: the shared flags, and the study's parameters as JSON (the
+/// fields of its parameter type).
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    /// The shared flags (only `--config`, `--sweep` and `--seeds` come from the server).
+    pub common: Common,
+    /// The parameters, checked.
+    pub params: Value,
+}
+
+/// What one run gave, ready to show and to download.
+#[derive(Debug)]
+pub struct Outcome {
+    /// `summary.json`, as `--out` writes it.
+    pub summary_json: String,
+    /// The summary as JSON, to read fields from (`verdict`).
+    pub summary: Value,
+    /// The readable report, as the command line prints it.
+    pub text: String,
+    /// The files `--out` writes besides `summary.json`, by name.
+    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// Why the run stopped before its end, if it did.
+    pub incomplete: Option<String>,
+}
+
+impl Outcome {
+    /// The verdict line, if the study has one.
+    pub fn verdict(&self) -> Option<&str> {
+        self.summary.get("verdict").and_then(Value::as_str)
+    }
+
+    /// The file `name` (`summary.json` or one of [`Outcome::files`]).
+    pub fn file(&self, name: &str) -> Option<&[u8]> {
+        if name == "summary.json" {
+            return Some(self.summary_json.as_bytes());
+        }
+        self.files.iter().find(|(n, _)| *n == name).map(|(_, f)| f.as_slice())
+    }
+}
+
+/// A sweep's progress: called with runs done and runs in all; returning `false` stops it.
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+
+/// One study behind plain functions, so that the server holds studies of different types in
+/// one list.
+#[derive(Clone)]
+pub struct Entry {
+    /// The binary's name, and the page's path.
+    pub name: &'static str,
+    /// The question it answers.
+    pub about: &'static str,
+    /// Its parameters.
+    pub table: &'static [Param],
+    /// Its default parameters, as JSON.
+    pub defaults: Value,
+    /// Parses a command line (program name first) as the binary does.
+    pub parse: fn(&[String]) -> Result<Parsed, Refusal>,
+    /// Runs once with these parameters, live control and pacing, within the limits.
+    pub run: fn(&Parsed, &FaultArgs, &RunLimits) -> anyhow::Result<Outcome>,
+    /// Runs the command line's `--sweep` one run after another and returns the study's table.
+    pub sweep: fn(&Parsed, &RunLimits, Progress<'_>) -> anyhow::Result<String>,
+    /// The counters a live chart draws first (by name); the busiest others fill up the rest.
+    pub live_metrics: Vec<&'static str>,
+}
+
+impl Entry {
+    /// The entry of study `S`.
+    pub fn of<S: Study>() -> Entry {
+        Entry {
+            name: S::NAME,
+            about: S::ABOUT,
+            table: S::table(),
+            defaults: serde_json::to_value(S::Params::default()).unwrap_or(Value::Null),
+            parse: parse::<S>,
+            run: run::<S>,
+            sweep: sweep::<S>,
+            live_metrics: Vec::new(),
+        }
+    }
+
+    /// The same entry, whose live chart draws these counters first.
+    pub fn live(mut self, counters: &[&'static Counter]) -> Entry {
+        self.live_metrics = counters.iter().map(|c| c.name()).collect();
+        self
+    }
+
+    /// The parameter called `name` (flag spelling).
+    pub fn param(&self, name: &str) -> Option<&'static Param> {
+        self.table.iter().find(|p| p.name == name)
+    }
+}
+
+fn parse<S: Study>(args: &[String]) -> Result<Parsed, Refusal> {
+    let (common, params) = S::parse_args(args.iter().cloned())?;
+    let params = serde_json::to_value(&params).map_err(|e| InputError(e.to_string()))?;
+    Ok(Parsed { common, params })
+}
+
+fn params<S: Study>(parsed: &Parsed) -> Result<S::Params, InputError> {
+    serde_json::from_value(parsed.params.clone()).map_err(|e| InputError(format!("parameters: {e}")))
+}
+
+fn run<S: Study>(parsed: &Parsed, live: &FaultArgs, limits: &RunLimits) -> anyhow::Result<Outcome> {
+    let p = params::<S>(parsed)?;
+    let (summary, _speed) = S::run(&p, live, &TraceArgs::default(), limits)?;
+    let mut summary_json = serde_json::to_string_pretty(&summary)?;
+    summary_json.push('\n');
+    Ok(Outcome {
+        summary: serde_json::to_value(&summary)?,
+        summary_json,
+        text: S::text(&summary),
+        files: S::files(&summary),
+        incomplete: S::incomplete(&summary).map(str::to_string),
+    })
+}
+
+fn sweep<S: Study>(parsed: &Parsed, limits: &RunLimits, progress: Progress<'_>) -> anyhow::Result<String> {
+    let p = params::<S>(parsed)?;
+    let c = &parsed.common;
+    let Some(spec) = &c.sweep else { return Err(InputError("--sweep: give a parameter and its values".into()).into()) };
+    let jobs = Jobs::new(spec, S::seed(&p), c.seeds, None, limits.max_sweep_jobs).map_err(InputError)?;
+    let params_of = |value: &str, seed: u64| -> Result<S::Params, InputError> {
+        let params = S::set(&p, &spec.key, value, limits)?;
+        Ok(if spec.key != "seed" { S::with_seed(&params, seed) } else { params })
+    };
+    for value in &spec.values {
+        params_of(value, S::seed(&p))?;
+    }
+    let mut rows: Vec<S::Row> = Vec::new();
+    for (done, job) in jobs.iter().enumerate() {
+        if !progress(done as u64, jobs.total()) {
+            anyhow::bail!("the sweep was stopped");
+        }
+        let params = params_of(&job.value, job.seed)?;
+        let (summary, _) = S::run(&params, &FaultArgs::default(), &TraceArgs::default(), limits)?;
+        if let Some(why) = S::incomplete(&summary) {
+            anyhow::bail!("--sweep {}={} (seed {}): {why}", spec.key, job.value, job.seed);
+        }
+        rows.push(S::row(&spec.key, &job, S::seed(&params), jobs.total(), &summary));
+    }
+    progress(jobs.total(), jobs.total());
+    let key = rows.first().map_or(spec.key.as_str(), SweepRow::key).to_string();
+    S::sweep_report(&key, &S::describe(&p), &rows, false)
+}
