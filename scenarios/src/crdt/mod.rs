@@ -100,7 +100,7 @@ pub fn text(s: &Summary) -> String {
         );
     }
     out.push('\n');
-    let per = if s.messages > 0 { s.bytes / s.messages } else { 0 };
+    let per = s.bytes.checked_div(s.messages).unwrap_or(0);
     let _ = writeln!(
         out,
         "traffic      {} messages ({} full states), {}, {} per message; state size max {}, final {}",
@@ -280,7 +280,7 @@ pub fn explain(s: &Summary) -> String {
             );
         }
     }
-    let per = if s.messages > 0 { s.bytes / s.messages } else { 0 };
+    let per = s.bytes.checked_div(s.messages).unwrap_or(0);
     match p.mode {
         Mode::State => {
             let _ = write!(
@@ -358,7 +358,7 @@ impl Study for Crdt {
     }
 
     fn check(p: &Params, limits: &RunLimits) -> Result<(), InputError> {
-        p.plan()?;
+        p.plan(limits)?;
         p.check_limits(limits)
     }
 

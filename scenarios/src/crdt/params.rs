@@ -2,6 +2,7 @@
 //! (flags, TOML keys, ranges, sweepable names), and the checks between parameters, which turn
 //! them into the `nodes::crdt` configurations.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use faultline::time::{format_duration, serde_duration, serde_option_duration};
@@ -9,10 +10,11 @@ use faultline::{Latency, SimTime};
 use faultline_nodes::crdt::gossip::{MAX_DELTA_BUFFER, MAX_GC_REPLICAS, MAX_K};
 use faultline_nodes::crdt::ops::{MAX_ELEMENTS, MAX_OPS, MAX_RATE};
 use faultline_nodes::crdt::replica::MAX_REPLICAS;
-use faultline_nodes::crdt::{CrdtKind, GossipConfig, Mode, OpsConfig, ReplicaConfig, Topology};
+use faultline_nodes::crdt::{CrdtKind, GossipConfig, Mode, Op, OpsConfig, ReplicaConfig, ScheduledOp, Topology};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::InputError;
+use crate::study::config::read_limited;
 use crate::study::param::{FAULTS, NEMESIS, PROBABILITY};
 use crate::study::{Kind, Param, RunLimits};
 
@@ -70,8 +72,10 @@ pub struct Params {
     pub window: Duration,
     /// Also run the naive counterpart on the same operations: `auto`, `on` or `off`.
     pub baseline: String,
+    /// Operations from a file instead of the random stream.
+    pub script: Option<PathBuf>,
     /// Fault script.
-    pub faults: Option<std::path::PathBuf>,
+    pub faults: Option<PathBuf>,
     /// Nemesis spec.
     pub nemesis: Option<String>,
 }
@@ -100,6 +104,7 @@ impl Default for Params {
             duration: Duration::from_secs(30),
             window: Duration::from_secs(1),
             baseline: "auto".into(),
+            script: None,
             faults: None,
             nemesis: None,
         }
@@ -201,9 +206,78 @@ pub const TABLE: &[Param] = &[
         Kind::Choice(&["auto", "on", "off"]),
         "Also run the naive counterpart (naive set for or-set, max counter for g-counter) on the same operations; auto: up to 1000 replicas.",
     ),
+    Param::new(
+        "script",
+        Kind::Path,
+        "Operations from a file instead of the random stream: one per line, 'AT REPLICA OP [ARG]', e.g. '5s 1 remove 3' (ops: incr N, decr N, add E, remove E, put K).",
+    )
+    .optional()
+    .fixed(),
     FAULTS,
     NEMESIS,
 ];
+
+/// Reads an operations script (`--script`): one operation per line, `AT REPLICA OP [ARG]`,
+/// `#` comments and blank lines skipped, each operation one the type `kind` takes, each
+/// replica below `replicas`. Errors name the file and line.
+pub fn parse_script(text: &str, file: &str, kind: CrdtKind, replicas: u32) -> Result<Vec<ScheduledOp>, InputError> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        let at = |why: String| InputError(format!("--script {file}:{}: {why}", i + 1));
+        if out.len() as u64 >= MAX_OPS {
+            return Err(at(format!("more than {MAX_OPS} operations")));
+        }
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let usage = "(allowed: 'AT REPLICA OP [ARG]', e.g. '5s 1 remove 3'; OP one of incr, decr, add, remove, put)";
+        if !(3..=4).contains(&fields.len()) {
+            return Err(at(format!("'{line}' is not 'AT REPLICA OP [ARG]' {usage}")));
+        }
+        let time =
+            faultline::parse_duration(fields[0]).map_err(|e| at(format!("time '{}': {}", fields[0], e.reason)))?;
+        if time > MAX_DURATION {
+            return Err(at(format!("time '{}' is past a day", fields[0])));
+        }
+        let replica: u32 = fields[1]
+            .trim_start_matches('r')
+            .parse()
+            .ok()
+            .filter(|r| *r < replicas)
+            .ok_or_else(|| at(format!("replica '{}' (allowed: 0 to {})", fields[1], replicas - 1)))?;
+        let arg = |default: Option<u64>| -> Result<u64, InputError> {
+            match fields.get(3) {
+                Some(a) => a.parse().map_err(|_| at(format!("argument '{a}' is not a whole number"))),
+                None => default.ok_or_else(|| at(format!("'{}' needs an argument {usage}", fields[2]))),
+            }
+        };
+        let element = |n: u64| u32::try_from(n).map_err(|_| at(format!("element {n} is above {}", u32::MAX)));
+        let op = match fields[2] {
+            "incr" => Op::Increment(arg(Some(1))?),
+            "decr" => Op::Decrement(arg(Some(1))?),
+            "add" => Op::Add(element(arg(None)?)?),
+            "remove" => Op::Remove(element(arg(None)?)?),
+            "put" => Op::Put { key: element(arg(None)?)?, value: 0 },
+            other => return Err(at(format!("unknown operation '{other}' {usage}"))),
+        };
+        let fits = match kind {
+            CrdtKind::GCounter | CrdtKind::MaxCounter => matches!(op, Op::Increment(_)),
+            CrdtKind::PnCounter => matches!(op, Op::Increment(_) | Op::Decrement(_)),
+            CrdtKind::OrSet | CrdtKind::NaiveSet => matches!(op, Op::Add(_) | Op::Remove(_)),
+            CrdtKind::LwwMap => matches!(op, Op::Put { .. }),
+        };
+        if !fits {
+            return Err(at(format!("'{}' is not an operation of a {}", fields[2], kind.name())));
+        }
+        out.push(ScheduledOp { at: time, replica, op });
+    }
+    if out.is_empty() {
+        return Err(InputError(format!("--script {file}: no operation in it")));
+    }
+    Ok(out)
+}
 
 fn bad<T>(msg: String) -> Result<T, InputError> {
     Err(InputError(msg))
@@ -250,7 +324,7 @@ impl Params {
     /// Checks every value against its range in [`TABLE`] (a config file or a sweep may have
     /// set it), then the rules between them, and builds the run's configurations. Errors name
     /// the flags and what is allowed.
-    pub fn plan(&self) -> Result<Plan, InputError> {
+    pub fn plan(&self, limits: &RunLimits) -> Result<Plan, InputError> {
         crate::study::param::check_ranges(TABLE, self)?;
         let topology = topology(&self.topology, self.replicas)?;
         let most = self.replicas - 1;
@@ -348,7 +422,13 @@ impl Params {
             until: Some(SimTime::ZERO + until),
             elements: self.elements,
             remove_ratio: self.remove_ratio,
-            script: Vec::new(),
+            script: match &self.script {
+                Some(path) => {
+                    let text = read_limited(path, "--script", limits.max_input_bytes)?;
+                    parse_script(&text, &path.display().to_string(), self.kind, self.replicas)?
+                }
+                None => Vec::new(),
+            },
         };
         replica.validate().map_err(|e| InputError(format!("the cluster: {e}")))?;
         gossip.validate(self.replicas).map_err(|e| InputError(format!("the gossip: {e}")))?;
@@ -367,6 +447,9 @@ impl Params {
             ));
         }
         let window = self.ops_until.unwrap_or(self.duration).as_secs_f64();
+        if self.script.is_some() {
+            return Ok(());
+        }
         limits.check_requests((self.ops as f64).min(self.op_rate * window), "--ops and --op-rate")?;
         Ok(())
     }
@@ -393,7 +476,10 @@ impl Params {
             CrdtKind::LwwMap => format!(" over {} keys", self.elements),
             _ => format!(" over {} elements, {:.0}% removes", self.elements, self.remove_ratio * 100.0),
         };
-        words.push(format!("{} ops at {}/s{until}{what}", self.ops, self.op_rate));
+        match &self.script {
+            Some(path) => words.push(format!("operations of {}", path.display())),
+            None => words.push(format!("{} ops at {}/s{until}{what}", self.ops, self.op_rate)),
+        }
         if self.gc {
             words.push("tombstone gc".into());
         }
@@ -419,7 +505,7 @@ mod tests {
 
     #[test]
     fn impossible_settings_are_refused_with_the_flag_named() {
-        let refused = |p: Params| p.plan().unwrap_err().0;
+        let refused = |p: Params| p.plan(&RunLimits::default()).unwrap_err().0;
         assert!(refused(Params { replicas: 0, ..Params::default() }).starts_with("--replicas: out of range: '0'"));
         assert!(refused(Params { fanout: 8, ..Params::default() }).starts_with("--fanout 8 with --replicas 8"));
         assert!(
@@ -442,10 +528,10 @@ mod tests {
         assert!(refused(Params { net_delay: "soon".into(), ..Params::default() }).starts_with("--net-delay"));
         let lww = Params { kind: CrdtKind::LwwMap, baseline: "on".into(), ..Params::default() };
         assert!(refused(lww).starts_with("--baseline on with --type lww-map"));
-        let plan = Params::default().plan().unwrap();
+        let plan = Params::default().plan(&RunLimits::default()).unwrap();
         assert_eq!(plan.baseline, Some(CrdtKind::NaiveSet));
         assert_eq!(plan.ops.until, Some(SimTime::ZERO + Duration::from_secs(30)));
         let big = Params { replicas: 2000, kind: CrdtKind::GCounter, ..Params::default() };
-        assert_eq!(big.plan().unwrap().baseline, None, "auto stops at 1000 replicas");
+        assert_eq!(big.plan(&RunLimits::default()).unwrap().baseline, None, "auto stops at 1000 replicas");
     }
 }

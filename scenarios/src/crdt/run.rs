@@ -471,9 +471,12 @@ fn run_as<T: Judged>(
     if let Some(kind) = plan.baseline.filter(|_| summary.incomplete.is_none()) {
         let quiet = FaultArgs::default();
         let driver = Driver::new(params.seed, &quiet, limits)?;
+        // The same operations and gossip; a naive set has no tombstones to collect.
+        let mut same = plan.clone();
+        same.gossip.gc = false;
         let (base, errors) = match kind {
-            CrdtKind::NaiveSet => baseline::<NaiveSet>(params, plan, kind, &driver, cut, &mut anomalies)?,
-            _ => baseline::<MaxCounter>(params, plan, kind, &driver, cut, &mut anomalies)?,
+            CrdtKind::NaiveSet => baseline::<NaiveSet>(params, &same, kind, &driver, cut, &mut anomalies)?,
+            _ => baseline::<MaxCounter>(params, &same, kind, &driver, cut, &mut anomalies)?,
         };
         speed.wall_s += base.0;
         speed.events += base.1;
@@ -515,7 +518,7 @@ pub fn run(
     traces: &TraceArgs,
     limits: &RunLimits,
 ) -> anyhow::Result<(Summary, Speed)> {
-    let plan = params.plan()?;
+    let plan = params.plan(limits)?;
     params.check_limits(limits)?;
     match params.kind {
         CrdtKind::GCounter => run_as::<GCounter>(params, &plan, live, traces, limits),
