@@ -332,7 +332,7 @@ pub fn experiments() -> Vec<(&'static str, String)> {
             "crdt --config presets/crdt/partition.toml --out partition-run",
         ),
         ("State against delta gossip: bytes sent for the same operations", "crdt --config presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
-        ("Tombstones: an OR-Set's state with and without garbage collection", "crdt --type or-set --remove-ratio 0.5 --sweep gc=false,true"),
+        ("Tombstones: an OR-Set's state with and without garbage collection", "crdt --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true"),
         (
             "10,000 replicas",
             "crdt --type g-counter --mode delta --replicas 10000 --gossip-interval 1s --fanout 1 --ops 10000 --op-rate 400 --duration 60s",
