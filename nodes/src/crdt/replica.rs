@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::delta::{DeltaBuffer, Payload};
 use super::gossip::{GossipConfig, Mode, Neighbours};
-use super::observer::{Observer, OpRecord, WindowSample};
+use super::observer::{Observer, OpRecord};
 use super::ops::{OpsConfig, PlannedOp};
 use super::{Crdt, ReplicaId, Replicated, metric};
 
