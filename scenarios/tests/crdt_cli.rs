@@ -345,6 +345,11 @@ fn explain_and_experiments_speak_of_this_run() {
     assert!(text.contains(&format!("{} add-wins outcome", s.anomalies.orset_add_wins.unwrap())), "{text}");
     assert!(text.contains(&format!("ends with {} wrong element", s.baseline.as_ref().unwrap().errors)), "{text}");
     assert!(text.contains("the two halves could not gossip"), "{text}");
+    assert!(text.contains("(random-3 topology)"), "{text}");
+    let small = faultline_scenarios::crdt::Params { replicas: 3, ..params };
+    let (s, _) = run(&small, &Default::default(), &Default::default(), &RunLimits::default()).unwrap();
+    assert_eq!(s.topology, "full", "random-3 of 3 replicas is every other");
+    assert!(explain(&s).contains("(full topology)"));
     let list = experiments();
     assert!(list.len() >= 6);
     for (title, command) in &list {
@@ -363,5 +368,17 @@ fn explain_and_experiments_speak_of_this_run() {
                 .collect();
         let parsed = <faultline_scenarios::crdt::Crdt as faultline_scenarios::study::Study>::parse_args(args);
         assert!(parsed.is_ok(), "{title}: {command}: {:?}", parsed.err());
+    }
+}
+
+#[test]
+#[ignore = "prints explain() for a few presets: cargo test --test crdt_cli print_explain -- --ignored --nocapture"]
+fn print_explain() {
+    use faultline_scenarios::crdt::{Crdt, explain, run};
+    use faultline_scenarios::study::Study;
+    for name in ["partition.toml", "lww-clock-skew.toml", "delta-vs-state.toml", "shopping-cart.toml"] {
+        let (_, p) = Crdt::parse_args(["crdt", "--config", &preset(name)]).unwrap();
+        let (s, _) = run(&p, &Default::default(), &Default::default(), &Default::default()).unwrap();
+        println!("{name}:\n{}\n", explain(&s));
     }
 }

@@ -211,7 +211,7 @@ pub fn explain(s: &Summary) -> String {
         format_duration(p.gossip_interval),
         p.fanout,
         if p.fanout == 1 { "" } else { "s" },
-        p.topology.trim(),
+        s.topology,
         p.merge_probability,
         p.net_delay
     );

@@ -12,7 +12,7 @@ use faultline_faults::Resolver;
 use faultline_nodes::crdt::analysis::{self, Observations};
 use faultline_nodes::crdt::{
     Crdt, CrdtKind, GCounter, LwwMap, MaxCounter, Msg, NaiveSet, OpRecord, OrSet, PnCounter, ReplicaConfig, Replicated,
-    install,
+    Topology, install,
 };
 use serde::Serialize;
 use serde_json::Value;
@@ -143,6 +143,9 @@ pub struct Summary {
     pub params: Params,
     /// One line that says what ran.
     pub describe: String,
+    /// The topology the replicas gossiped on (`random-K` with K reaching every other replica is
+    /// `full`).
+    pub topology: String,
     /// Whether every replica's internal state is equal at the end (the state, not only the
     /// visible value).
     pub converged: bool,
@@ -427,6 +430,7 @@ fn judged<T: Judged>(
     Summary {
         params: params.clone(),
         describe: params.describe(),
+        topology: String::new(),
         converged: obs.converged(),
         converged_at_s: obs.converged_at().map(SimTime::as_secs_f64),
         convergence_s: obs.convergence_time().map(|d| d.as_secs_f64()),
@@ -467,6 +471,11 @@ fn run_as<T: Judged>(
         (sim.driven.wall_s, sim.driven.report.end.as_secs_f64(), sim.driven.report.engine.events);
     let mut summary = judged::<T>(params, sim, cut, &mut anomalies);
     summary.ops.planned = planned;
+    summary.topology = match plan.gossip.topology {
+        Topology::Full => "full".to_string(),
+        Topology::Ring => "ring".to_string(),
+        Topology::RandomK(k) => format!("random-{k}"),
+    };
     let mut speed = Speed { wall_s, virtual_s, work: summary.ops.acknowledged as u64, unit: "operations", events };
     if let Some(kind) = plan.baseline.filter(|_| summary.incomplete.is_none()) {
         let quiet = FaultArgs::default();
