@@ -255,6 +255,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--replicas", "70000", "--max-nodes", "1000"], "--replicas 70000 makes 70001 nodes"),
         (&["--ops", "5000000", "--op-rate", "1000000"], "--ops and --op-rate offer about"),
         (&["--script", "/nonexistent/ops"], "--script /nonexistent/ops"),
+        (&["--replicas", "100000", "--ops", "100000", "--type", "g-counter"], "may make 10000000000 state entries"),
         (&["--sweep", "partition=true"], "--sweep: no sweepable parameter 'partition'"),
         (&["--sweep", "fanout=1,9"], "--sweep fanout=9: --fanout 9 with --replicas 8"),
     ];

@@ -126,6 +126,12 @@ const MS: Duration = Duration::from_millis(1);
 const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: one day of virtual time.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+/// Most state entries a run's replicas may hold together: replicas times the entries of a
+/// state, which is at most one per operation (for a counter, one per replica that increments).
+/// The states are most of a run's memory (a 32-bit G-Counter slot costs about 13 bytes with its
+/// deltas: 10,000 replicas of 10,000 entries peaked at 1.3 GB); this keeps a run within tens of
+/// gigabytes, and says so before it starts rather than running out of memory.
+pub const MAX_STATE_ENTRIES: u64 = 2_000_000_000;
 /// The baseline runs by itself (`--baseline auto`) up to this many replicas.
 pub const AUTO_BASELINE_REPLICAS: u32 = 1000;
 
@@ -450,6 +456,17 @@ impl Params {
             return bad(format!(
                 "--replicas {} makes {nodes} nodes (with the monitor), more than --max-nodes {} (allowed: fewer, or a higher --max-nodes)",
                 self.replicas, limits.max_nodes
+            ));
+        }
+        let per_state = match self.kind {
+            CrdtKind::GCounter | CrdtKind::PnCounter | CrdtKind::MaxCounter => self.ops.min(u64::from(self.replicas)),
+            _ => self.ops,
+        };
+        let entries = u64::from(self.replicas).saturating_mul(per_state);
+        if self.script.is_none() && entries > MAX_STATE_ENTRIES {
+            return bad(format!(
+                "--replicas {} and --ops {} may make {entries} state entries across the replicas, more than {MAX_STATE_ENTRIES} (allowed: fewer replicas or operations; each replica may come to hold an entry per operation)",
+                self.replicas, self.ops
             ));
         }
         let window = self.ops_until.unwrap_or(self.duration).as_secs_f64();
