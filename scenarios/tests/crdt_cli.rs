@@ -383,3 +383,53 @@ fn print_explain() {
         println!("{name}:\n{}\n", explain(&s));
     }
 }
+
+/// Some text for a flag's value: near misses of every kind, and anything.
+fn value() -> impl proptest::strategy::Strategy<Value = String> {
+    use proptest::prelude::*;
+    prop_oneof![
+        Just("-1".to_string()),
+        Just("0".to_string()),
+        Just("1".to_string()),
+        Just("off".to_string()),
+        Just("1e308".to_string()),
+        Just("NaN".to_string()),
+        Just("random-0".to_string()),
+        Just("random-2".to_string()),
+        Just("18446744073709551616".to_string()),
+        (any::<f64>()).prop_map(|f| f.to_string()),
+        (any::<u64>(), prop::sample::select(vec!["ns", "us", "ms", "s", "m", "h", "", "x"]))
+            .prop_map(|(n, u)| format!("{n}{u}")),
+        "[-0-9a-z.:=,_ ]{0,20}",
+        any::<String>(),
+    ]
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 512, ..Default::default() })]
+
+    /// Any value of any flag (two at once, so that relations are met) is accepted, and then
+    /// passes every check, or refused with an error that names a flag; never a panic.
+    #[test]
+    fn any_flag_value_is_read_or_refused_by_name(
+        a in 0..faultline_scenarios::crdt::params::TABLE.len(),
+        b in 0..faultline_scenarios::crdt::params::TABLE.len(),
+        va in value(),
+        vb in value(),
+    ) {
+        use faultline_scenarios::crdt::params::TABLE;
+        use faultline_scenarios::study::{Kind, Refusal, RunLimits, Study};
+        let mut args = vec!["crdt".to_string()];
+        for (p, v) in [(&TABLE[a], va), (&TABLE[b], vb)] {
+            args.push(p.flag());
+            if p.kind != Kind::Bool {
+                args.push(v);
+            }
+        }
+        match faultline_scenarios::crdt::Crdt::parse_args(&args) {
+            Ok((_, params)) => proptest::prop_assert!(params.plan(&RunLimits::default()).is_ok()),
+            Err(Refusal::Input(e)) => proptest::prop_assert!(e.0.contains("--"), "{args:?}: {}", e.0),
+            Err(Refusal::Info(_)) => proptest::prop_assert!(false, "help for {args:?}"),
+        }
+    }
+}
