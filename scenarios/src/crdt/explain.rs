@@ -43,7 +43,7 @@ pub fn explain(s: &Summary) -> String {
         CrdtKind::GCounter | CrdtKind::PnCounter => {
             let _ = write!(
                 out,
-                "A {} keeps one entry per replica{} and a merge takes each entry's maximum, so no increment is counted twice or lost: it ends at {} against the {} the operations add up to. ",
+                "A {} keeps one entry per replica{}, and a merge takes each entry's maximum, so no increment is counted twice or lost: it ends at {} against the {} the operations add up to. ",
                 p.kind.name(),
                 if p.kind == CrdtKind::PnCounter { " for increments and one for decrements" } else { "" },
                 s.value,
@@ -68,7 +68,7 @@ pub fn explain(s: &Summary) -> String {
             if let Some(b) = &s.baseline {
                 let _ = write!(
                     out,
-                    "A naive set (plain add and remove, union on merge) on the same operations ends with {} wrong element{}, {} of them removed and brought back by a merge from a replica that still had them. ",
+                    "A naive set (plain add and remove, union on merge) on the same operations ends with {} wrong element{} ({} removed, then brought back by a merge from a replica that still had it). ",
                     b.errors,
                     if b.errors == 1 { "" } else { "s" },
                     n(a.naive_set_resurrected)
