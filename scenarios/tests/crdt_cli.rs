@@ -356,17 +356,16 @@ fn explain_and_experiments_speak_of_this_run() {
     for (title, command) in &list {
         assert!(command.starts_with("crdt "), "{title}: {command}");
         // Each command parses (a preset path is taken from the crate folder).
-        let args: Vec<String> =
-            command
-                .split_whitespace()
-                .map(|a| {
-                    if a.starts_with("presets/") {
-                        preset(a.trim_start_matches("presets/crdt/"))
-                    } else {
-                        a.to_string()
-                    }
-                })
-                .collect();
+        let args: Vec<String> = command
+            .split_whitespace()
+            .map(|a| {
+                if a.starts_with("scenarios/presets/") {
+                    preset(a.trim_start_matches("scenarios/presets/crdt/"))
+                } else {
+                    a.to_string()
+                }
+            })
+            .collect();
         let parsed = <faultline_scenarios::crdt::Crdt as faultline_scenarios::study::Study>::parse_args(args);
         assert!(parsed.is_ok(), "{title}: {command}: {:?}", parsed.err());
     }

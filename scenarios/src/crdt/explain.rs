@@ -123,21 +123,22 @@ pub fn explain(s: &Summary) -> String {
     out
 }
 
-/// Experiments to try on the report page: a title and the exact command line.
+/// Experiments to try on the report page: a title and the exact command line (paths from the
+/// repository root, as the README gives them).
 pub fn experiments() -> Vec<(&'static str, String)> {
     [
         (
             "Convergence speed: merge probability 0.1 against 0.8",
             "crdt --type g-counter --sweep merge-probability=0.1,0.8 --seeds 5",
         ),
-        ("OR-Set add-wins, and a naive set's resurrections, on the same operations", "crdt --config presets/crdt/orset-add-wins.toml"),
-        ("LWW-Map: concurrent writes lose updates", "crdt --config presets/crdt/lww-lost-updates.toml"),
-        ("LWW-Map: a clock ahead wins over later writes", "crdt --config presets/crdt/lww-clock-skew.toml"),
+        ("OR-Set add-wins, and a naive set's resurrections, on the same operations", "crdt --config scenarios/presets/crdt/orset-add-wins.toml"),
+        ("LWW-Map: concurrent writes lose updates", "crdt --config scenarios/presets/crdt/lww-lost-updates.toml"),
+        ("LWW-Map: a clock ahead wins over later writes", "crdt --config scenarios/presets/crdt/lww-clock-skew.toml"),
         (
             "A partition: both halves keep accepting operations, diverge, and converge after the heal",
-            "crdt --config presets/crdt/partition.toml --out partition-run",
+            "crdt --config scenarios/presets/crdt/partition.toml --out partition-run",
         ),
-        ("State against delta gossip: bytes sent for the same operations", "crdt --config presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
+        ("State against delta gossip: bytes sent for the same operations", "crdt --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
         ("Tombstones: an OR-Set's state with and without garbage collection", "crdt --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true"),
         (
             "10,000 replicas",
