@@ -6,6 +6,7 @@
 
 pub mod cap;
 pub mod cli;
+pub mod crdt;
 pub mod csi;
 pub mod metastable;
 pub mod report;

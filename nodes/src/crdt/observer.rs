@@ -178,6 +178,11 @@ impl<T: Crdt> Observer<T> {
         Some(s)
     }
 
+    /// The last window sampled, if any.
+    pub(crate) fn last_sample(&self) -> Option<WindowSample> {
+        self.0.borrow().windows.last().copied()
+    }
+
     /// Distinct replica states now (by digest).
     pub fn distinct_states(&self) -> usize {
         self.0.borrow().distinct.len()

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use super::delta::{DeltaBuffer, Payload};
 use super::gossip::{GossipConfig, Mode, Neighbours};
-use super::observer::{Observer, OpRecord, WindowSample};
+use super::observer::{Observer, OpRecord};
 use super::ops::{OpsConfig, PlannedOp};
 use super::{Crdt, ReplicaId, Replicated, metric};
 
@@ -425,8 +425,12 @@ struct Monitor<T: Crdt> {
 #[async_trait(?Send)]
 impl<T: Replicated> Node<Msg<T>> for Monitor<T> {
     async fn run(&mut self, ctx: Context<Msg<T>>) {
-        let mut end = SimTime::ZERO;
-        let mut last = WindowSample::default();
+        // After a crash and restart, go on from the next window's end, and count metrics from
+        // the last sample taken: the windows the monitor was down for are missing, not doubled.
+        let width = self.window.as_nanos().max(1);
+        let done = u128::from(ctx.now().as_nanos()) / width;
+        let mut end = SimTime::from_nanos(u64::try_from(done * width).unwrap_or(u64::MAX));
+        let mut last = self.observer.last_sample().unwrap_or_default();
         loop {
             end += self.window;
             ctx.sleep_until(end).await;

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use crate::cap::Cap;
 use crate::cli::{FaultArgs, InputError, TraceArgs};
+use crate::crdt::Crdt;
 use crate::csi::Csi;
 use crate::metastable::params::Metastable;
 use crate::study::{Common, Param, Refusal, RunLimits, Study, SweepRow};
@@ -15,10 +16,11 @@ use crate::sweep::Jobs;
 /// Every study the server shows, in the order of the home page, with the metrics its live
 /// chart draws first.
 pub fn studies() -> Vec<Entry> {
-    use faultline_nodes::{cap::metric as c, csi::metric as x, metastable::metric as m};
+    use faultline_nodes::{cap::metric as c, crdt::metric as d, csi::metric as x, metastable::metric as m};
     vec![
         Entry::of::<Metastable>().live(&[&m::OFFERED, &m::GOODPUT, &m::RETRIES, &m::TIMEOUTS, &m::LATE]),
         Entry::of::<Cap>().live(&[&c::OPS, &c::OK, &c::UNAVAILABLE, &c::TIMEOUTS]),
+        Entry::of::<Crdt>().live(&[&d::OPS, &d::MESSAGES, &d::MERGES, &d::FULL_STATES]),
         Entry::of::<Csi>().live(&[&x::RECORDS, &x::STORED, &x::LOUD, &x::TIMEOUTS]),
     ]
 }
