@@ -151,8 +151,8 @@ impl Shown {
     }
 }
 
-/// A value of measure `m` for a table: a ratio as a percentage, otherwise 2 significant
-/// decimals at most.
+/// A value of measure `m` for a table: a ratio as a percentage, one of 100 and more without
+/// decimals, otherwise 2 decimals.
 pub fn format_measure(m: &Measure, x: f64) -> String {
     if m.ratio {
         format!("{:.1}%", x * 100.0)
