@@ -91,6 +91,8 @@ impl Traces {
     /// Finishes every trace: closes what is open (Chrome slices are ended at the current
     /// virtual time, marked `"unfinished": true`), flushes, and renames files to their names.
     /// Idempotent, callable from any thread (a SIGINT handler); nothing is written after it.
+    /// While a [`Traces::hold`] is held, the finish waits for its release (and meanwhile only
+    /// phases and verdicts are still written).
     /// Every writer is finished even if one fails; the first error is returned.
     pub fn finish(&self) -> Result<(), TraceError> {
         let mut first = Ok(());
