@@ -126,7 +126,8 @@ mod tests {
         assert_eq!(values[0]["spread"]["write_p50_ms"]["max"], 14.0);
         assert_eq!((&values[0]["verdict"]["yes"], &values[0]["verdict"]["no"]), (&1.into(), &1.into()));
         let table = report::text("cap", "x", &rows, shown);
-        assert!(table.contains("strong     2          1/2    12.00"), "{table}");
+        assert!(table.contains("strong     2          1/2       12        12   100.0%"), "{table}");
+        assert!(table.contains("10.00..14.00"), "the spread of the measure shown: {table}");
         assert!(table.lines().all(|l| l.len() < 120), "{table}");
     }
 }
