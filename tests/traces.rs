@@ -524,7 +524,10 @@ fn every_drop_is_traced_with_its_reason_and_agrees_with_the_counters() {
     let undeliverable = report.nodes[c.index()].undeliverable;
     // What reached c's node: read, still waiting when it crashed, or arriving while it was down.
     let in_inbox_at_crash = link(a, c).delivered - got - undeliverable;
-    assert!(lost > 50 && link(a, b).cut > 10 && link(a, c).cut > 10 && undeliverable > 50 && in_inbox_at_crash > 3, "{drops:?}");
+    assert!(
+        lost > 50 && link(a, b).cut > 10 && link(a, c).cut > 10 && undeliverable > 50 && in_inbox_at_crash > 3,
+        "{drops:?}"
+    );
     let expected: std::collections::BTreeMap<String, u64> = [
         ("loss", lost),
         ("partition", cut),
