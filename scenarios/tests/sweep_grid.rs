@@ -224,3 +224,16 @@ fn bad_grids_and_measures_are_refused_with_the_flag_named() {
     refused(&["--sweep", "spike-rps=250", "--shard", "0/2", "--out", "x"], "--out would be ignored with --shard");
     refused(&["--sweep", "spike-rps=250", "--sweep", "max-retries=1001"], "--sweep max-retries=1001");
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_is_cleared() {
+    // `script` (util-linux, in every Debian) gives the sweep a pseudo-terminal for stderr; the
+    // same sweep piped writes nothing there (checked above).
+    let bin = env!("CARGO_BIN_EXE_metastable");
+    let cmd = format!("{bin} --duration 60s --spike-start 20s --sweep spike-rps=250,325 --seeds 2 --json >/dev/null");
+    let out = Command::new("script").args(["-qec", &cmd, "/dev/null"]).output().expect("script(1) runs");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(tty.contains("4/4 runs"), "the bar counts the runs: {tty:?}");
+    assert!(tty.ends_with("\r\u{1b}[2K"), "and is cleared at the end: {tty:?}");
+}
