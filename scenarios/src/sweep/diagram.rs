@@ -167,7 +167,7 @@ fn heatmap<R: SweepRow>(study: &str, what: &str, cells: &Cells, shown: Shown) ->
     let (pw, ph) = (cw * nx as f64, ch * ny as f64);
     let legend_x = left + pw + 30.0;
     let title = format!("{study}: {} by {} and {}", shown_title(shown), xa.key, ya.key);
-    let w = page_width(&title, (legend_x + 250.0).max(560.0));
+    let w = page_width(&title, (legend_x + 250.0).max(800.0));
     let sub = subtitle(cells, what);
     let top = plot_top(&sub, w);
     let legend_h = match shown {
@@ -299,7 +299,7 @@ fn heatmap<R: SweepRow>(study: &str, what: &str, cells: &Cells, shown: Shown) ->
                 }
             }
             let mut y = y0 + bar_h + 24.0;
-            if R::VERDICT.is_some() {
+            if R::VERDICT.is_some() && cells.cells.iter().any(|c| c.yes + c.no > 0) {
                 let _ = writeln!(
                     out,
                     "<rect x=\"{legend_x:.1}\" y=\"{y:.1}\" width=\"16\" height=\"16\" fill=\"none\" stroke=\"black\" stroke-width=\"1.5\" stroke-dasharray=\"3 2\"/><text x=\"{:.1}\" y=\"{:.1}\">seeds disagree on the verdict</text>",
