@@ -160,6 +160,7 @@ impl<M: Message> Context<M> {
             Ok(msg) => Some(Envelope { from: packet.from, sent_at: packet.sent_at, msg }),
             Err(e) => {
                 self.kernel.st.borrow_mut().nodes[self.id.index()].undecodable += 1;
+                crate::trace::dropped(crate::trace::DropReason::Undecodable, packet.from, self.id, packet.bytes.len());
                 tracing::warn!(from = %packet.from, bytes = packet.bytes.len(), error = %e, "dropped a message that does not decode");
                 None
             }

@@ -461,3 +461,297 @@ fn a_trace_file_is_written_whole_or_not_at_all() {
     assert!(unfinished.iter().filter(|n| **n == "serve").count() == 2, "each server's life: {unfinished:?}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Counts the drop lines of a JSON-lines trace by reason.
+fn drops_by_reason(buf: &TraceBuffer) -> std::collections::BTreeMap<String, u64> {
+    let mut counts = std::collections::BTreeMap::new();
+    for line in String::from_utf8(buf.contents()).unwrap().lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!((&v["target"], &v["level"]), (&"faultline::drop".into(), &"DEBUG".into()), "{line}");
+        *counts.entry(v["fields"]["reason"].as_str().unwrap().to_string()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// Every way the core loses a message is one debug line on `faultline::drop` with its reason,
+/// and the lines agree with the counters of the mechanism that dropped it: a lossy link, a
+/// partition, a node paused then crashed with messages waiting in its inbox, messages sent to
+/// it while it is down, and one sent to no node.
+#[test]
+fn every_drop_is_traced_with_its_reason_and_agrees_with_the_counters() {
+    let buf = TraceBuffer::default();
+    let lossy = faultline::LinkConfig { loss: 0.3, ..faultline::LinkConfig::constant(Duration::from_millis(1)) };
+    let sink = |ctx: Context<u32>| async move {
+        let name = format!("got_{}", ctx.name());
+        loop {
+            ctx.recv().await;
+            ctx.count(&name, 1);
+        }
+    };
+    let mut sim = Sim::<u32>::builder(3)
+        .default_link(lossy)
+        .node("a", || {
+            FnNode(|ctx: Context<u32>| async move {
+                let (b, c) = (ctx.node_id("b").unwrap(), ctx.node_id("c").unwrap());
+                for i in 0..200u32 {
+                    ctx.send(b, &i);
+                    ctx.send(c, &i);
+                    ctx.sleep(Duration::from_millis(10)).await;
+                }
+                ctx.send(faultline::NodeId::from_index(9), &0);
+            })
+        })
+        .node("b", move || FnNode(sink))
+        .node("c", move || FnNode(sink))
+        .trace(
+            TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(buf.clone())).filtered("faultline::drop=debug"),
+        )
+        .build()
+        .unwrap();
+    let [a, b, c] = ["a", "b", "c"].map(|n| sim.node_id(n).unwrap());
+    sim.schedule(at(500), Command::partition(vec![vec![a], vec![b]])).unwrap();
+    sim.schedule(at(800), Command::heal()).unwrap();
+    sim.schedule(at(1000), Command::Pause(c)).unwrap();
+    sim.schedule(at(1100), Command::Crash(c)).unwrap();
+    sim.run();
+    let report = sim.finish().unwrap();
+    let drops = drops_by_reason(&buf);
+    let link = |f, t| report.net.links.get(&(f, t)).copied().unwrap_or_default();
+    let lost: u64 = report.net.links.values().map(|l| l.lost).sum();
+    // The partition cuts a from b, and from c too (c, unnamed, is a third group).
+    let cut: u64 = report.net.links.values().map(|l| l.cut).sum();
+    let got = report.metrics.metric("got_c").map_or(0, |m| m.total() as u64);
+    let undeliverable = report.nodes[c.index()].undeliverable;
+    // What reached c's node: read, still waiting when it crashed, or arriving while it was down.
+    let in_inbox_at_crash = link(a, c).delivered - got - undeliverable;
+    assert!(
+        lost > 50 && link(a, b).cut > 10 && link(a, c).cut > 10 && undeliverable > 50 && in_inbox_at_crash > 3,
+        "{drops:?}"
+    );
+    let expected: std::collections::BTreeMap<String, u64> = [
+        ("loss", lost),
+        ("partition", cut),
+        ("crashed-inbox", in_inbox_at_crash),
+        ("undeliverable", undeliverable),
+        ("misaddressed", report.engine.misaddressed),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_eq!(drops, expected);
+    assert_eq!(report.engine.misaddressed, 1);
+}
+
+/// A send past `max_in_flight` is dropped (and stops the run), one line each.
+#[test]
+fn sends_past_the_in_flight_limit_are_traced_as_drops() {
+    let buf = TraceBuffer::default();
+    let limits = faultline::Limits { max_in_flight: 5, ..faultline::Limits::default() };
+    let mut sim = Sim::<u32>::builder(1)
+        .limits(limits)
+        .node("a", || {
+            FnNode(|ctx: Context<u32>| async move {
+                let b = ctx.node_id("b").unwrap();
+                for i in 0..12u32 {
+                    ctx.send(b, &i);
+                }
+            })
+        })
+        .node("b", || {
+            FnNode(|ctx: Context<u32>| async move { while ctx.recv_timeout(Duration::from_secs(1)).await.is_some() {} })
+        })
+        .trace(
+            TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(buf.clone())).filtered("faultline::drop=debug"),
+        )
+        .build()
+        .unwrap();
+    let outcome = sim.run();
+    sim.finish().unwrap();
+    assert!(matches!(outcome, faultline::RunOutcome::Limit(_)), "{outcome:?}");
+    let drops = drops_by_reason(&buf);
+    // Five queued; the seven after them found the queue full.
+    assert_eq!(drops.get("in-flight-limit"), Some(&7), "{drops:?}");
+}
+
+/// The metastable server's own drops, at debug: requests past their deadline and requests
+/// shed from a full queue, as many lines as its counters count.
+#[test]
+fn the_metastable_server_traces_its_deadline_and_shedding_drops() {
+    use faultline_nodes::metastable::{Client, DeadlinePolicy, Msg, Server, metric};
+    let params = faultline_scenarios::metastable::Params {
+        duration: Duration::from_secs(60),
+        deadline: DeadlinePolicy::Expired,
+        queue_limit: Some(400),
+        ..faultline_scenarios::metastable::Params::default()
+    };
+    let buf = TraceBuffer::default();
+    let mut b = Sim::<Msg>::builder(1).default_link(faultline::LinkConfig::constant(params.link_latency)).trace(
+        TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(buf.clone())).filtered("faultline::drop=debug"),
+    );
+    let server = params.server();
+    b = b.node("server", move || Server::new(server.clone()));
+    for i in 0..params.clients {
+        let client = params.client();
+        b = b.node(&format!("client-{i}"), move || Client::new(client.clone()));
+    }
+    let mut sim = b.build().unwrap();
+    sim.run_until(SimTime::ZERO + params.duration);
+    let report = sim.finish().unwrap();
+    let total = |name: &str| report.metrics.metric(name).map_or(0, |m| m.total() as u64);
+    let drops = drops_by_reason(&buf);
+    let deadline = total(metric::EXPIRED.name()) + total(metric::UNFINISHABLE.name());
+    let shed = total(metric::REJECTED.name()) + total(metric::SHED_OLDEST.name());
+    assert!(deadline > 100 && shed > 100, "the spike overloads the server: {deadline} {shed}");
+    assert_eq!(drops.get("deadline"), Some(&deadline));
+    assert_eq!(drops.get("shed"), Some(&shed));
+}
+
+/// A default metastable run, traced as its binary traces it: the JSON lines at the default
+/// level are its two phase changes and its verdict (not an empty file); the Chrome trace reads
+/// right by the format's rules, the server's work is on the server's track (one slice per
+/// request served, plus those still in service at the end, marked unfinished), each client's
+/// requests on its own track, and the phases and verdict on the `sim` track at their instants.
+#[test]
+fn a_default_metastable_run_traces_its_phases_verdict_and_the_servers_work() {
+    let dir = std::env::temp_dir().join(format!("faultline-metastable-trace-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (json, chrome) = (dir.join("run.jsonl"), dir.join("run.trace.json"));
+    let params = faultline_scenarios::metastable::Params {
+        duration: Duration::from_secs(60),
+        ..faultline_scenarios::metastable::Params::default()
+    };
+    let traces =
+        faultline_scenarios::cli::TraceArgs { trace_json: Some(json.clone()), trace_chrome: Some(chrome.clone()) };
+    let (summary, _) =
+        faultline_scenarios::metastable::run(&params, &faultline_scenarios::cli::FaultArgs::default(), &traces)
+            .unwrap();
+    let spike = params.spike_start.as_nanos() as u64;
+    let spike_end = (params.spike_start + params.spike_duration).as_nanos() as u64;
+
+    let lines: Vec<Value> =
+        std::fs::read_to_string(&json).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let brief: Vec<(&str, &str, u64)> = lines
+        .iter()
+        .map(|l| {
+            let f = &l["fields"];
+            (
+                l["target"].as_str().unwrap(),
+                f["phase"].as_str().or(f["verdict"].as_str()).unwrap(),
+                l["ns"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let word = if summary.recovered == Some(true) { "recovered" } else { "stays-down" };
+    assert_eq!(
+        brief,
+        [
+            ("faultline::phase", "during", spike),
+            ("faultline::phase", "after", spike_end),
+            ("faultline::verdict", word, 60_000_000_000),
+        ]
+    );
+    assert_eq!(lines[2]["fields"]["detail"], summary.verdict.as_str());
+
+    let trace: Value = serde_json::from_str(&std::fs::read_to_string(&chrome).unwrap()).unwrap();
+    assert!(check_trace_event_format(&trace) > 10_000);
+    let events = trace["traceEvents"].as_array().unwrap();
+    let pid_of = |name: &str| {
+        events
+            .iter()
+            .find(|e| e["name"] == "process_name" && e["args"]["name"] == name)
+            .map(|e| e["pid"].as_u64().unwrap())
+    };
+    let server = pid_of("server").unwrap();
+    let on = |pid: u64, name: &str, ph: &str| {
+        events.iter().filter(move |e| e["pid"] == pid && e["name"] == name && e["ph"] == ph).collect::<Vec<_>>()
+    };
+    let (begun, ended) = (on(server, "serve", "b"), on(server, "serve", "e"));
+    let unfinished = ended.iter().filter(|e| e["args"]["unfinished"] == true).count() as u64;
+    assert_eq!(begun.len(), ended.len());
+    assert_eq!(
+        begun.len() as u64,
+        summary.totals.served + unfinished,
+        "a slice per request served, and those in service"
+    );
+    assert!(unfinished > 0 && unfinished <= params.capacity as u64, "{unfinished} in service at the end");
+    assert!(on(server, "request", "b").is_empty(), "no client work on the server's track");
+    let mut requests = 0;
+    for i in 0..params.clients {
+        let pid = pid_of(&format!("client-{i}")).unwrap();
+        let mine = on(pid, "request", "b");
+        assert!(!mine.is_empty(), "client-{i} has its requests on its own track");
+        assert!(on(pid, "serve", "b").is_empty());
+        requests += mine.len() as u64;
+    }
+    assert_eq!(requests, summary.totals.counts.offered, "one slice per request offered");
+    // Every slice lies within the run.
+    assert!(events.iter().filter(|e| e["ph"] == "b" || e["ph"] == "e").all(|e| e["ts"].as_f64().unwrap() <= 60e6));
+    let sim: Vec<(&str, f64)> = events
+        .iter()
+        .filter(|e| e["pid"] == 1 && e["ph"] == "i")
+        .map(|e| (e["name"].as_str().unwrap(), e["ts"].as_f64().unwrap()))
+        .collect();
+    let verdict = format!("verdict: {word}");
+    assert_eq!(
+        sim,
+        [("phase: during", spike as f64 / 1e3), ("phase: after", spike_end as f64 / 1e3), (verdict.as_str(), 60e6)]
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Phases scheduled ahead are written at their instants by the writers whose filter takes
+/// them; a hold keeps the trace open past `Sim::finish` for the verdict, and the slices still
+/// open are closed by the finish, marked unfinished.
+#[test]
+fn phases_come_at_their_instants_and_a_hold_keeps_the_trace_open_for_the_verdict() {
+    let (chrome, json, quiet) = (TraceBuffer::default(), TraceBuffer::default(), TraceBuffer::default());
+    let mut sim = faulty_run(vec![
+        TraceOutput::new(TraceFormat::Chrome, TraceSink::Memory(chrome.clone())).filtered("info"),
+        TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(json.clone())).filtered("faultline=info"),
+        TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(quiet.clone())).filtered("faultline::control=info"),
+    ]);
+    let traces = sim.traces();
+    let hold = traces.hold();
+    traces.phase_at(at(450), "after", "heal");
+    traces.phase_at(at(150), "during", "partition");
+    traces.phase_at(at(5000), "never", "past the end of the run");
+    sim.run_until(at(700));
+    sim.finish().unwrap();
+    assert!(!String::from_utf8(chrome.contents()).unwrap().ends_with("]}\n"), "held open");
+    traces.verdict("recovered", "answers again");
+    hold.release().unwrap();
+    let lines: Vec<Value> =
+        String::from_utf8(json.contents()).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let brief: Vec<(String, u64)> = lines
+        .iter()
+        .map(|l| {
+            let f = &l["fields"];
+            let what = f["command"].as_str().or(f["phase"].as_str()).or(f["verdict"].as_str()).unwrap();
+            (what.to_string(), l["ns"].as_u64().unwrap() / 1_000_000)
+        })
+        .collect();
+    let row = |w: &str, ms: u64| (w.to_string(), ms);
+    assert_eq!(
+        brief,
+        [
+            row("during", 150),
+            row("partition client | s1", 200),
+            row("heal", 400),
+            row("after", 450),
+            row("crash s2", 502),
+            row("crash s2", 503),
+            row("restart s2", 600),
+            row("recovered", 700)
+        ]
+    );
+    assert_eq!(lines[0]["node"], "sim");
+    let quiet = String::from_utf8(quiet.contents()).unwrap();
+    assert!(!quiet.contains("phase") && !quiet.contains("verdict") && quiet.lines().count() == 5, "{quiet}");
+    let trace: Value = serde_json::from_slice(&chrome.contents()).unwrap();
+    check_trace_event_format(&trace);
+    let events = trace["traceEvents"].as_array().unwrap();
+    let unfinished: Vec<&str> =
+        events.iter().filter(|e| e["args"]["unfinished"] == true).map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(unfinished.iter().filter(|n| **n == "serve").count(), 2, "{unfinished:?}");
+    assert!(events.iter().all(|e| e["ts"].as_f64().is_none_or(|t| t <= 700_000.0)), "nothing after the end");
+}

@@ -230,7 +230,7 @@ fn wrong_answers_in_the_issue_are_now_right_or_refused() {
 
 #[test]
 fn flags_a_mode_ignores_are_refused() {
-    refused(&["--sweep", "spike-rps=300", "--out", "/tmp/o"], "--out would be ignored with --sweep");
+    refused(&["--sweep", "spike-rps=300", "--shard", "0/2", "--out", "/tmp/o"], "--out would be ignored with --shard");
     refused(&["--sweep", "spike-rps=300", "--realtime", "10"], "--realtime would be ignored with --sweep");
     refused(&["--sweep", "spike-rps=300", "--control", "stdin"], "--control would be ignored with --sweep");
     refused(&["--seeds", "3"], "--seeds would be ignored without --sweep");

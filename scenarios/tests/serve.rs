@@ -201,11 +201,14 @@ fn a_sweep_reports_progress_then_the_studys_table() {
     let first = events.next_named("progress").unwrap();
     let p: Value = serde_json::from_str(&first.data).unwrap();
     assert_eq!((p["done"].as_u64(), p["of"].as_u64()), (Some(0), Some(2)));
-    let done = events.next_named("done").expect("the table");
+    let done: Value = serde_json::from_str(&events.next_named("done").expect("the report").data).unwrap();
     let cli = metastable(&["--sweep", "max-retries=0,3", "--duration", "40s", "--spike-start", "10s"]);
-    assert_eq!(done.data.trim_end(), String::from_utf8_lossy(&cli.stdout).trim_end(), "the study's own table");
-    let table = s.get(&format!("/metastable/sweep/table?{q}"));
-    assert_eq!(table.text().trim_end(), done.data.trim_end());
+    let table = done["table"].as_str().unwrap();
+    assert_eq!(table.trim_end(), String::from_utf8_lossy(&cli.stdout).trim_end(), "the study's own table");
+    let svg = done["svg"].as_str().expect("the diagram of one swept parameter");
+    assert!(svg.starts_with("<svg") && svg.contains("max-retries"), "{svg}");
+    let plain = s.get(&format!("/metastable/sweep/table?{q}"));
+    assert_eq!(plain.text().trim_end(), table.trim_end());
 }
 
 /// Commands of a live run, their replies, and the script that replays the session.

@@ -31,6 +31,7 @@ use crate::id::NodeId;
 use crate::limits::{LimitHit, LimitKind, Limits};
 use crate::net::{NetStats, Network, Packet, Payload, Wire};
 use crate::time::SimTime;
+use crate::trace::{self, DropReason};
 
 /// Trace target of applied and refused commands.
 pub const CONTROL_TARGET: &str = "faultline::control";
@@ -244,11 +245,13 @@ impl Kernel {
         let mut st = self.st.borrow_mut();
         if to.index() >= st.nodes.len() {
             st.misaddressed += 1;
+            trace::dropped(DropReason::Misaddressed, from, to, bytes.len());
             return;
         }
         if st.queue.len() as u64 >= st.limits.max_in_flight {
             let hit = LimitHit { kind: LimitKind::InFlight, limit: st.limits.max_in_flight };
             self.shared.reach(hit);
+            trace::dropped(DropReason::InFlightLimit, from, to, bytes.len());
             return;
         }
         st.msg_seq += 1;
@@ -432,6 +435,7 @@ impl State {
                     }
                 } else {
                     slot.undeliverable += 1;
+                    trace::dropped(DropReason::Undeliverable, packet.from, packet.to, packet.bytes.len());
                 }
                 None
             }

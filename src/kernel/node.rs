@@ -12,6 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::durable::Durable;
 use crate::net::Packet;
 use crate::time::SimTime;
+use crate::trace::{self, DropReason};
 
 /// Where a node is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +128,13 @@ impl NodeSlot {
         self.cell.paused.set(false);
         self.cell.paused_wakers.borrow_mut().clear();
         self.token.cancel();
+        if !self.inbox.is_empty() && trace::drops_traced() {
+            let reason =
+                if status == NodeStatus::Crashed { DropReason::CrashedInbox } else { DropReason::Undeliverable };
+            for p in &self.inbox {
+                trace::dropped(reason, p.from, p.to, p.bytes.len());
+            }
+        }
         self.inbox.clear();
         self.recv_waker = None;
         self.recv_waiting = false;

@@ -12,6 +12,7 @@ use crate::control::ControlError;
 use crate::id::NodeId;
 use crate::seed::SimRng;
 use crate::time::SimTime;
+use crate::trace::{self, DropReason};
 
 /// The simulated network every run uses unless a test injects its own.
 ///
@@ -76,6 +77,7 @@ impl SimNetwork {
             Verdict::Pass => Some(packet),
             Verdict::Drop => {
                 self.counters(from, to).cut += 1;
+                trace::dropped(DropReason::Partition, from, to, packet.bytes.len());
                 None
             }
             Verdict::Hold(i) => {
@@ -98,6 +100,7 @@ impl SimNetwork {
         let rng = &mut self.rng;
         if model.loses(rng) {
             self.faults.entry((from, to)).or_default().lost += 1;
+            trace::dropped(DropReason::Loss, from, to, packet.bytes.len());
             return 0;
         }
         let copy_delay = model.duplicates(rng).then(|| model.delay(rng));

@@ -37,7 +37,7 @@ pub fn verdict(verdict: &str, detail: &str) {
     tracing::info!(target: VERDICT_TARGET, verdict, detail, "verdict");
 }
 
-/// Why a message never reached its receiver's code.
+/// Why a message never reached its receiver's code, or why its receiver threw it away.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DropReason {
     /// The link's loss probability took it.
@@ -46,10 +46,18 @@ pub enum DropReason {
     Partition,
     /// It arrived while its receiver was crashed or finished.
     Undeliverable,
+    /// It was waiting in its receiver's inbox when the receiver crashed.
+    CrashedInbox,
     /// Its bytes do not decode as the receiver's message type.
     Undecodable,
     /// It was sent to an id that is no node.
     Misaddressed,
+    /// It was sent when the run already held `max_in_flight` events (the run stops there).
+    InFlightLimit,
+    /// Its receiver dropped it because its deadline had passed or could no longer be met.
+    Deadline,
+    /// Its receiver shed it (a full queue, or load shedding).
+    Shed,
 }
 
 impl DropReason {
@@ -59,14 +67,21 @@ impl DropReason {
             DropReason::Loss => "loss",
             DropReason::Partition => "partition",
             DropReason::Undeliverable => "undeliverable",
+            DropReason::CrashedInbox => "crashed-inbox",
             DropReason::Undecodable => "undecodable",
             DropReason::Misaddressed => "misaddressed",
+            DropReason::InFlightLimit => "in-flight-limit",
+            DropReason::Deadline => "deadline",
+            DropReason::Shed => "shed",
         }
     }
 }
 
-/// Records one dropped message: a debug event on [`DROP_TARGET`] (the network layer and the
-/// kernel call it where a message is lost, cut, undeliverable, undecodable or misaddressed).
+/// Records one dropped message: a debug event on [`DROP_TARGET`]. The network layer calls it
+/// for loss and partitions, the kernel for undeliverable, crashed-inbox, undecodable,
+/// misaddressed and in-flight-limit drops, and a node for what it throws away itself (deadline,
+/// shedding; `bytes` 0 when it no longer has them). When no trace takes debug events of this
+/// target it costs a function call and a cached check.
 pub fn dropped(reason: DropReason, from: NodeId, to: NodeId, bytes: usize) {
     tracing::debug!(
         target: DROP_TARGET,
@@ -76,4 +91,10 @@ pub fn dropped(reason: DropReason, from: NodeId, to: NodeId, bytes: usize) {
         bytes,
         "drop"
     );
+}
+
+/// Whether a trace takes drop events now: a caller that would walk a queue to report each of
+/// its drops checks this first.
+pub fn drops_traced() -> bool {
+    tracing::enabled!(target: DROP_TARGET, tracing::Level::DEBUG)
 }

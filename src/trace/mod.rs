@@ -10,7 +10,11 @@
 //! | `faultline::control` | info (applied), warn (refused) | fault command |
 //! | `faultline::phase` | info | phase change ([`phase`], [`Traces::phase`]) |
 //! | `faultline::verdict` | info | verdict ([`verdict`], [`Traces::verdict`]) |
-//! | `faultline::drop` | debug | dropped message, with its `reason` ([`dropped`]) |
+//! | `faultline::drop` | debug | dropped message, with its `reason` ([`dropped`], [`DropReason`]) |
+//!
+//! A scenario that knows when its phases change before the run starts (a load spike) writes
+//! them with [`Traces::phase_at`]; one that judges the run after it ends holds the traces open
+//! ([`Traces::hold`]) to write its verdict before they finish.
 //!
 //! A trace file is written as `NAME.partial` and renamed when the trace finishes
 //! ([`Sim::finish`](crate::Sim::finish) or [`Traces::finish`], which an interrupt handler may
@@ -28,7 +32,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing::Dispatch;
 
-pub use marks::{DROP_TARGET, DropReason, PHASE_TARGET, VERDICT_TARGET, dropped, phase, verdict};
+pub use marks::{DROP_TARGET, DropReason, PHASE_TARGET, VERDICT_TARGET, dropped, drops_traced, phase, verdict};
 pub(crate) use writer::TraceLayer;
 
 /// A handle on a run's trace writers, from [`Sim::traces`](crate::Sim::traces): it can be
@@ -57,14 +61,38 @@ impl Traces {
     }
 
     /// Writes the run's verdict into its traces at the run's current virtual time (see
-    /// [`VERDICT_TARGET`]), typically after the run and before [`Traces::finish`].
+    /// [`VERDICT_TARGET`]), typically after the run and before [`Traces::finish`] (or, when
+    /// [`Sim::finish`](crate::Sim::finish) comes first, while a [`Traces::hold`] keeps them open).
     pub fn verdict(&self, verdict_word: &str, detail: &str) {
         tracing::dispatcher::with_default(&self.dispatch, || verdict(verdict_word, detail));
+    }
+
+    /// Writes phase `name` (started by `trigger`) at virtual instant `at`, which the run has
+    /// not reached yet: each writer whose filter takes [`PHASE_TARGET`] at info writes it,
+    /// on the `sim` track, just before the first thing it writes at or after `at` (or when it
+    /// finishes, if the run reached `at`). An instant already past is written at the next one.
+    pub fn phase_at(&self, at: crate::time::SimTime, name: &str, trigger: &str) {
+        for w in &self.writers {
+            w.phase_at(at, name, trigger);
+        }
+    }
+
+    /// Keeps the traces open past [`Sim::finish`](crate::Sim::finish) (or a call to
+    /// [`Traces::finish`]) until the hold is released, so that what is judged after the run
+    /// (its verdict) is still written, at the run's last instant. Dropping the hold releases it
+    /// too, ignoring errors.
+    pub fn hold(&self) -> TraceHold {
+        for w in &self.writers {
+            w.hold();
+        }
+        TraceHold { traces: Some(self.clone()) }
     }
 
     /// Finishes every trace: closes what is open (Chrome slices are ended at the current
     /// virtual time, marked `"unfinished": true`), flushes, and renames files to their names.
     /// Idempotent, callable from any thread (a SIGINT handler); nothing is written after it.
+    /// While a [`Traces::hold`] is held, the finish waits for its release (and meanwhile only
+    /// phases and verdicts are still written).
     /// Every writer is finished even if one fails; the first error is returned.
     pub fn finish(&self) -> Result<(), TraceError> {
         let mut first = Ok(());
@@ -75,6 +103,39 @@ impl Traces {
             }
         }
         first
+    }
+}
+
+/// Traces kept open after the run, from [`Traces::hold`].
+#[derive(Debug)]
+#[must_use = "a hold keeps the trace files unfinished until it is released"]
+pub struct TraceHold {
+    traces: Option<Traces>,
+}
+
+impl TraceHold {
+    /// Releases the hold: if the traces were finished meanwhile (and no other hold remains),
+    /// they finish now. Returns the first error of a writer.
+    pub fn release(mut self) -> Result<(), TraceError> {
+        self.release_now()
+    }
+
+    fn release_now(&mut self) -> Result<(), TraceError> {
+        let Some(traces) = self.traces.take() else { return Ok(()) };
+        let mut first = Ok(());
+        for w in &traces.writers {
+            let r = w.release();
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+}
+
+impl Drop for TraceHold {
+    fn drop(&mut self) {
+        let _ = self.release_now();
     }
 }
 

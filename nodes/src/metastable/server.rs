@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use faultline::async_trait;
 use faultline::metrics::Counter;
+use faultline::trace::{self, DropReason};
 use faultline::{Context, Node, NodeId, SimTime};
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +127,7 @@ fn next_job(ctx: &Context<Msg>, config: &ServerConfig, st: &mut State) -> Option
             Some(reason) => {
                 reason.add(1);
                 tracing::debug!(id = job.id, attempt = job.attempt, reason = reason.name(), "dropped");
+                trace::dropped(DropReason::Deadline, job.from, ctx.id(), 0);
             }
             None => return Some(job),
         }
@@ -135,9 +137,13 @@ fn next_job(ctx: &Context<Msg>, config: &ServerConfig, st: &mut State) -> Option
 /// One service slot: serves `job`, then whatever the queue offers, until it is empty.
 async fn serve(ctx: Context<Msg>, config: Rc<ServerConfig>, state: Rc<RefCell<State>>, mut job: Job) {
     loop {
+        // The server's work on its own track: one slice per request served, from the start of
+        // its service to the reply (the span is held, not entered, across the sleep).
+        let span = tracing::info_span!("serve", id = job.id, attempt = job.attempt);
         let active = state.borrow().active;
         ctx.sleep(config.service_time(active)).await;
         ctx.send(job.from, &Msg::Reply { id: job.id, attempt: job.attempt, outcome: Outcome::Ok });
+        drop(span);
         metric::SERVED.add(1);
         let mut st = state.borrow_mut();
         match next_job(&ctx, &config, &mut st) {
@@ -164,11 +170,13 @@ impl Node<Msg> for Server {
             let mut st = state.borrow_mut();
             let reject = |ctx: &Context<Msg>, job: &Job, why: &Counter| {
                 why.add(1);
+                trace::dropped(DropReason::Shed, job.from, ctx.id(), 0);
                 ctx.send(job.from, &Msg::Reply { id: job.id, attempt: job.attempt, outcome: Outcome::Rejected });
             };
             if st.active < config.capacity {
                 if let Some(reason) = config.refuse(&job, ctx.now(), st.active) {
                     reason.add(1);
+                    trace::dropped(DropReason::Deadline, job.from, ctx.id(), 0);
                     continue;
                 }
                 st.active += 1;

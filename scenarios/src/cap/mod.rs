@@ -17,8 +17,7 @@ use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::report::csv;
 use crate::study::output::write_atomic;
 use crate::study::run::note;
-use crate::study::{Param, RunLimits, Speed, Study};
-use crate::sweep::Job;
+use crate::study::{Param, RunId, RunLimits, Speed, Study};
 
 fn pct(r: Option<f64>) -> String {
     r.map_or("-".to_string(), |r| format!("{:.1}%", r * 100.0))
@@ -206,12 +205,8 @@ impl Study for Cap {
         Ok(())
     }
 
-    fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> sweep::Row {
-        sweep::Row::new(key, job, seed, of, s)
-    }
-
-    fn sweep_report(key: &str, what: &str, rows: &[sweep::Row], json: bool) -> anyhow::Result<String> {
-        sweep::report(key, what, rows, json)
+    fn row(id: RunId, s: &Summary) -> sweep::Row {
+        sweep::Row::new(id, s)
     }
 
     fn subcommand(args: &[std::ffi::OsString]) -> Option<std::process::ExitCode> {

@@ -196,6 +196,14 @@ pub fn run(
                 .map_err(|e| InputError(format!("--clock-skew: {e}")))?;
         }
     }
+    // Traces: the partition's phases at their instants, and the verdict after the check,
+    // before the files finish.
+    let marks = sim.traces();
+    let hold = marks.hold();
+    if let Some((span, _)) = &cut {
+        marks.phase_at(span.from, "during", "partition");
+        marks.phase_at(span.to, "after", "partition");
+    }
     let resolver = Resolver::new(sim.names()).alias("replicas", "r*").alias("clients", "c*");
     let Driven { report, plan: faults, wall_s, incomplete, .. } =
         driver.run(sim, resolver, params.faults.as_deref(), params.nemesis.as_deref(), end)?;
@@ -229,6 +237,12 @@ pub fn run(
     } else {
         (None, None)
     };
+    let (word, detail) = match &check {
+        Some(c) => (c.verdict.clone(), format!("{} operations checked: {}", c.operations, c.verdict)),
+        None => ("unchecked".to_string(), "the history was not checked (--check)".to_string()),
+    };
+    marks.verdict(&word, &format!("{detail}; {} acknowledged writes lost", lost.lost));
+    hold.release()?;
     let summary = Summary {
         params: params.clone(),
         describe: params.describe(&plan),

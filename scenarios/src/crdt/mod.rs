@@ -18,8 +18,8 @@ pub use run::{Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::report::{Chart, Line, csv};
+use crate::study::run::RunId;
 use crate::study::{Param, RunLimits, Speed, Study};
-use crate::sweep::Job;
 
 /// Text of a JSON value, cut to `max` characters.
 fn short(v: &serde_json::Value, max: usize) -> String {
@@ -263,11 +263,7 @@ impl Study for Crdt {
         s.faults.as_deref().filter(|_| p.nemesis.is_some())
     }
 
-    fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> sweep::Row {
-        sweep::Row::new(key, job, seed, of, s)
-    }
-
-    fn sweep_report(key: &str, what: &str, rows: &[sweep::Row], json: bool) -> anyhow::Result<String> {
-        sweep::report(key, what, rows, json)
+    fn row(id: RunId, s: &Summary) -> sweep::Row {
+        sweep::Row::new(id, s)
     }
 }

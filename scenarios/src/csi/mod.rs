@@ -15,8 +15,8 @@ pub use run::{ScenarioSummary, Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::report::{Chart, Line, csv};
+use crate::study::run::RunId;
 use crate::study::{Param, RunLimits, Speed, Study};
-use crate::sweep::Job;
 use params::{Which, name, word};
 
 /// `n` with thousands separators: 10,000.
@@ -515,12 +515,8 @@ impl Study for Csi {
         })
     }
 
-    fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> sweep::Row {
-        sweep::Row::new(key, job, seed, of, s)
-    }
-
-    fn sweep_report(key: &str, what: &str, rows: &[sweep::Row], json: bool) -> anyhow::Result<String> {
-        sweep::report(key, what, rows, json)
+    fn row(id: RunId, s: &Summary) -> sweep::Row {
+        sweep::Row::new(id, s)
     }
 }
 

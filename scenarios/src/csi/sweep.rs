@@ -1,14 +1,11 @@
-//! The csi study swept: one row per (value, seed) with the oracle's headline numbers, and per
-//! value their means over seeds, as a table or one JSON object.
-
-use std::fmt::Write as _;
+//! The csi study swept: one row per run with the oracle's headline numbers, and whether any
+//! record went wrong. The grid, the table, the means over seeds and the phase diagram are the
+//! shared sweep's ([`crate::sweep`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::run::Summary;
-use crate::study::SweepRow;
-use crate::study::run::{RunId, by_value, mean};
-use crate::sweep::Job;
+use crate::study::run::{Measure, RunId, SweepRow, Verdict};
 
 /// One run of a sweep: what a shard prints, one JSON line each.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -35,12 +32,12 @@ pub struct Row {
 }
 
 impl Row {
-    /// The row of one finished run (a sweep runs one scenario).
-    pub fn new(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> Row {
+    /// The row of the finished run `id` (a sweep runs one scenario).
+    pub fn new(id: RunId, s: &Summary) -> Row {
         let runs = s.runs();
         let r = runs.first();
         Row {
-            id: RunId::new(key, job, seed, of),
+            id,
             deployed: r.is_some_and(|r| r.deployed),
             records: r.map_or(0, |r| r.records),
             loud_failures: r.map_or(0, |r| r.loud_failures),
@@ -54,95 +51,54 @@ impl Row {
 }
 
 impl SweepRow for Row {
+    const MEASURES: &'static [Measure] = &[
+        Measure { name: "failure_ratio", header: "failed", label: "records wrong (share)", ratio: true },
+        Measure { name: "loud_failures", header: "loud", label: "loud failures (records)", ratio: false },
+        Measure { name: "silent_corruptions", header: "silent", label: "silent corruptions (records)", ratio: false },
+        Measure { name: "duplicates", header: "dupes", label: "duplicate side effects", ratio: false },
+        Measure { name: "out_of_order", header: "reordered", label: "out-of-order applies", ratio: false },
+        Measure { name: "p_catch", header: "p(catch)", label: "write-read catch probability", ratio: true },
+    ];
+    const VERDICT: Option<Verdict> =
+        Some(Verdict { header: "all right", yes: "gets every record right", no: "gets records wrong" });
+
     fn id(&self) -> &RunId {
         &self.id
     }
-}
 
-/// Every run of one value, averaged over its seeds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ValueSummary {
-    /// The value.
-    pub value: String,
-    /// Runs (seeds).
-    pub runs: usize,
-    /// Runs that went live.
-    pub deployed: usize,
-    /// Mean failure ratio.
-    pub failure_ratio: Option<f64>,
-    /// Mean loud failures.
-    pub loud_failures: Option<f64>,
-    /// Mean silent corruptions.
-    pub silent_corruptions: Option<f64>,
-    /// Mean duplicates.
-    pub duplicates: Option<f64>,
-    /// Mean out-of-order applies.
-    pub out_of_order: Option<f64>,
-    /// Mean write-read catch probability.
-    pub p_catch: Option<f64>,
-}
-
-/// Rows grouped by value, in sweep order.
-pub fn aggregate(rows: &[Row]) -> Vec<ValueSummary> {
-    let m = |xs: &[&Row], f: fn(&Row) -> f64| mean(xs.iter().map(|r| Some(f(r))));
-    by_value(rows)
-        .into_iter()
-        .map(|(value, mine)| ValueSummary {
-            runs: mine.len(),
-            deployed: mine.iter().filter(|r| r.deployed).count(),
-            failure_ratio: m(&mine, |r| r.failure_ratio),
-            loud_failures: m(&mine, |r| r.loud_failures as f64),
-            silent_corruptions: m(&mine, |r| r.silent_corruptions as f64),
-            duplicates: m(&mine, |r| r.duplicates as f64),
-            out_of_order: m(&mine, |r| r.out_of_order as f64),
-            p_catch: mean(mine.iter().map(|r| r.p_catch)),
-            value,
-        })
-        .collect()
-}
-
-/// The whole sweep: a table of the means per value, or one JSON object (`json`).
-pub fn report(key: &str, what: &str, rows: &[Row], json: bool) -> anyhow::Result<String> {
-    let values = aggregate(rows);
-    if json {
-        let all = serde_json::json!({"sweep": key, "values": values, "runs": rows});
-        return Ok(format!("{all}\n"));
+    fn measures(&self) -> Vec<Option<f64>> {
+        let deployed = |x: f64| self.deployed.then_some(x);
+        vec![
+            deployed(self.failure_ratio),
+            deployed(self.loud_failures as f64),
+            deployed(self.silent_corruptions as f64),
+            deployed(self.duplicates as f64),
+            deployed(self.out_of_order as f64),
+            self.p_catch,
+        ]
     }
-    let mut out = format!("csi sweep of {key}: {what}\n\n");
-    let w = values.iter().map(|v| v.value.len()).chain([key.len(), 8]).max().unwrap_or(8);
-    let _ = writeln!(
-        out,
-        "{key:>w$} {:>5} {:>8} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8}",
-        "runs", "deployed", "failures", "loud", "silent", "duplicates", "out of order", "P(catch)"
-    );
-    let pct = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{:.1}%", v * 100.0));
-    let n = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
-    let p = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
-    for v in &values {
-        let _ = writeln!(
-            out,
-            "{:>w$} {:>5} {:>8} {:>9} {:>9} {:>9} {:>10} {:>12} {:>8}",
-            v.value,
-            v.runs,
-            v.deployed,
-            pct(v.failure_ratio),
-            n(v.loud_failures),
-            n(v.silent_corruptions),
-            n(v.duplicates),
-            n(v.out_of_order),
-            p(v.p_catch)
-        );
+
+    /// A pair a check refused never ran: it has no verdict.
+    fn verdict(&self) -> Option<bool> {
+        self.deployed.then_some(self.loud_failures + self.silent_corruptions + self.duplicates + self.out_of_order == 0)
     }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::study::run::Setting;
+    use crate::sweep::cells::Shown;
+    use crate::sweep::report;
 
     fn row(value: &str, index: usize, ratio: f64) -> Row {
         Row {
-            id: RunId { key: "non-ascii-share".into(), value: value.into(), seed: index as u64, index, of: 3 },
+            id: RunId {
+                swept: vec![Setting { key: "non-ascii-share".into(), value: value.into() }],
+                seed: index as u64,
+                index,
+                of: 3,
+            },
             deployed: true,
             records: 100,
             loud_failures: (ratio * 100.0) as u64,
@@ -156,11 +112,13 @@ mod tests {
 
     #[test]
     fn values_average_their_seeds_in_sweep_order() {
-        let rows = vec![row("0.4", 2, 0.4), row("0.1", 0, 0.1), row("0.1", 1, 0.12)];
-        let values = aggregate(&rows);
-        assert_eq!(values.iter().map(|v| v.value.as_str()).collect::<Vec<_>>(), ["0.1", "0.4"]);
-        assert!((values[0].failure_ratio.unwrap() - 0.11).abs() < 1e-12);
-        let table = report("non-ascii-share", "x", &rows, false).unwrap();
-        assert!(table.contains("            0.1     2        2     11.0%"), "{table}");
+        let rows = vec![row("0.4", 2, 0.4), row("0.1", 0, 0.1), row("0.1", 1, 0.12), row("0", 3, 0.0)];
+        let shown = Shown::choose::<Row>(Some("failure-ratio")).unwrap();
+        let json = report::json(&rows, shown).unwrap();
+        let values = json["values"].as_array().unwrap();
+        assert_eq!(values.iter().map(|v| v["at"][0].as_str().unwrap()).collect::<Vec<_>>(), ["0.1", "0.4", "0"]);
+        assert!((values[0]["failure_ratio"].as_f64().unwrap() - 0.11).abs() < 1e-12, "{json}");
+        assert_eq!((&values[2]["verdict"]["yes"], &values[2]["verdict"]["no"]), (&1.into(), &0.into()));
+        assert_eq!((&values[0]["verdict"]["yes"], &values[0]["verdict"]["no"]), (&0.into(), &2.into()));
     }
 }

@@ -12,11 +12,10 @@ use faultline_nodes::metastable::{
 use serde::{Deserialize, Serialize};
 
 use super::run::Summary;
-use super::sweep::{self, Row};
+use super::sweep::Row;
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::study::param::{FAULTS, NEMESIS};
-use crate::study::{Kind, Param, RunLimits, Speed, Study};
-use crate::sweep::Job;
+use crate::study::{Kind, Param, RunId, RunLimits, Speed, Study};
 
 /// The shape of the offered load.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -298,12 +297,8 @@ impl Study for Metastable {
         s.faults.as_deref().filter(|_| p.nemesis.is_some())
     }
 
-    fn row(key: &str, job: &Job, seed: u64, of: u64, s: &Summary) -> Row {
-        Row::new(key, job, seed, of, s)
-    }
-
-    fn sweep_report(key: &str, what: &str, rows: &[Row], json: bool) -> anyhow::Result<String> {
-        sweep::report(key, what, rows, json)
+    fn row(id: RunId, s: &Summary) -> Row {
+        Row::new(id, s)
     }
 }
 

@@ -230,6 +230,16 @@ pub fn run_limited(
     Metastable::check(params, limits)?;
     let driver = Driver::new(params.seed, live, limits)?;
     let sim = build(params, driver.builder(traces))?;
+    // Traces: the spike's phases at their instants, and the verdict after the analysis, before
+    // the files finish.
+    let marks = sim.traces();
+    let hold = marks.hold();
+    // (A fault script's trigger is its commands, which the core traces itself.)
+    if matches!(params.load, LoadKind::Spike | LoadKind::Ramp) {
+        let kind = format!("{:?}", params.load).to_lowercase();
+        marks.phase_at(SimTime::ZERO + params.spike_start, "during", &kind);
+        marks.phase_at(SimTime::ZERO + params.spike_start + params.spike_duration, "after", &kind);
+    }
     let resolver = Resolver::new(sim.names()).alias("clients", "client-*");
     let end = SimTime::ZERO + params.duration;
     let Driven { report, outcome, plan, wall_s, incomplete } =
@@ -245,6 +255,13 @@ pub fn run_limited(
     let latency = report.metrics.metric(metric::LATENCY.name());
     let (phases, recovery, verdict) =
         analyze(&windows, width, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
+    let word = match recovery {
+        Some(Some(_)) => "recovered",
+        Some(None) => "stays-down",
+        None => "no-verdict",
+    };
+    marks.verdict(word, &verdict);
+    hold.release()?;
     let count = |name: &str| report.metrics.metric(name).map_or(0, |m| m.total() as u64);
     let totals = Totals {
         counts: windows.iter().map(|w| w.counts).sum(),

@@ -112,7 +112,7 @@ code{background:#eee;padding:1px 4px;border-radius:3px}.warn{color:#a60}
 .live button{margin:2px}#replies{background:#fff;border:1px solid #ddd;height:9em;overflow:auto;font-size:12px}
 #busy{color:#888;font-size:12px;visibility:hidden}#busy.on{visibility:visible}
 progress{width:300px}
-pre{overflow:auto;max-width:100%}#table{background:#fff;border:1px solid #ddd;padding:.6em}
+pre{overflow:auto;max-width:100%}#table{background:#fff;border:1px solid #ddd;padding:.6em}#diagram svg{max-width:100%;height:auto}
 "#;
 
 /// The page's script: moves a slider's box, re-runs on change (debounced) and swaps the result
@@ -170,7 +170,7 @@ if(live){let id=null;const replies=document.getElementById('replies');
 const sweep=document.getElementById('sweep');
 if(sweep&&sweep.dataset.events){const es=new EventSource(sweep.dataset.events);const bar=document.getElementById('progress');
  es.addEventListener('progress',e=>{const p=JSON.parse(e.data);bar.max=p.of;bar.value=p.done;document.getElementById('count').textContent=p.done+' of '+p.of;});
- es.addEventListener('done',e=>{document.getElementById('table').textContent=e.data;sweep.dataset.state='done';es.close();});
+ es.addEventListener('done',e=>{const r=JSON.parse(e.data);document.getElementById('table').textContent=r.table;document.getElementById('diagram').innerHTML=r.svg||'';sweep.dataset.state='done';es.close();});
  es.addEventListener('failed',e=>{document.getElementById('table').textContent='error: '+e.data;sweep.dataset.state='failed';es.close();});}
 })();
 "#;

@@ -10,8 +10,8 @@ use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::crdt::Crdt;
 use crate::csi::Csi;
 use crate::metastable::params::Metastable;
-use crate::study::{Common, Param, Refusal, RunLimits, Study, SweepRow};
-use crate::sweep::Jobs;
+use crate::study::run::{self, SweepReport};
+use crate::study::{Common, Param, Refusal, RunLimits, Study};
 
 /// Every study the server shows, in the order of the home page, with the metrics its live
 /// chart draws first.
@@ -66,7 +66,7 @@ impl Outcome {
 }
 
 /// A sweep's progress: called with runs done and runs in all; returning `false` stops it.
-pub type Progress<'a> = &'a mut dyn FnMut(u64, u64) -> bool;
+pub type Progress<'a> = &'a mut (dyn FnMut(u64, u64) -> bool + Send);
 
 /// One study behind plain functions, so that the server holds studies of different types in
 /// one list.
@@ -84,8 +84,8 @@ pub struct Entry {
     pub parse: fn(&[String]) -> Result<Parsed, Refusal>,
     /// Runs once with these parameters, live control and pacing, within the limits.
     pub run: fn(&Parsed, &FaultArgs, &RunLimits) -> anyhow::Result<Outcome>,
-    /// Runs the command line's `--sweep` one run after another and returns the study's table.
-    pub sweep: fn(&Parsed, &RunLimits, Progress<'_>) -> anyhow::Result<String>,
+    /// Runs the command line's `--sweep` (in parallel) and returns its report.
+    pub sweep: fn(&Parsed, &RunLimits, Progress<'_>) -> anyhow::Result<SweepReport>,
     /// The counters a live chart draws first (by name); the busiest others fill up the rest.
     pub live_metrics: Vec<&'static str>,
 }
@@ -141,31 +141,15 @@ fn run<S: Study>(parsed: &Parsed, live: &FaultArgs, limits: &RunLimits) -> anyho
     })
 }
 
-fn sweep<S: Study>(parsed: &Parsed, limits: &RunLimits, progress: Progress<'_>) -> anyhow::Result<String> {
+fn sweep<S: Study>(parsed: &Parsed, limits: &RunLimits, progress: Progress<'_>) -> anyhow::Result<SweepReport> {
     let p = params::<S>(parsed)?;
-    let c = &parsed.common;
-    let Some(spec) = &c.sweep else { return Err(InputError("--sweep: give a parameter and its values".into()).into()) };
-    let jobs = Jobs::new(spec, S::seed(&p), c.seeds, None, limits.max_sweep_jobs).map_err(InputError)?;
-    let params_of = |value: &str, seed: u64| -> Result<S::Params, InputError> {
-        let params = S::set(&p, &spec.key, value, limits)?;
-        Ok(if spec.key != "seed" { S::with_seed(&params, seed) } else { params })
+    let mut c = parsed.common.clone();
+    c.limits = *limits;
+    let Some(grid) = c.sweep.clone() else {
+        return Err(InputError("--sweep: give a parameter and its values".into()).into());
     };
-    for value in &spec.values {
-        params_of(value, S::seed(&p))?;
-    }
-    let mut rows: Vec<S::Row> = Vec::new();
-    for (done, job) in jobs.iter().enumerate() {
-        if !progress(done as u64, jobs.total()) {
-            anyhow::bail!("the sweep was stopped");
-        }
-        let params = params_of(&job.value, job.seed)?;
-        let (summary, _) = S::run(&params, &FaultArgs::default(), &TraceArgs::default(), limits)?;
-        if let Some(why) = S::incomplete(&summary) {
-            anyhow::bail!("--sweep {}={} (seed {}): {why}", spec.key, job.value, job.seed);
-        }
-        rows.push(S::row(&spec.key, &job, S::seed(&params), jobs.total(), &summary));
-    }
-    progress(jobs.total(), jobs.total());
-    let key = rows.first().map_or(spec.key.as_str(), SweepRow::key).to_string();
-    S::sweep_report(&key, &S::describe(&p), &rows, false)
+    let progress = std::sync::Mutex::new(progress);
+    let tick = |done: u64, of: u64| (progress.lock().unwrap_or_else(std::sync::PoisonError::into_inner))(done, of);
+    let rows = run::sweep_rows::<S>(&c, &p, &grid, &tick)?;
+    run::sweep_report::<S>(c.measure.as_deref(), &S::describe(&p), &rows)
 }

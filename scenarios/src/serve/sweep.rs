@@ -21,9 +21,10 @@ use super::routes::{self, entry, evaluate, html_page};
 
 const EXTRA: [&str; 3] = ["preset", "sweep", "seeds"];
 
-/// The sweep's result as the page shows it: the study's table. (The phase diagram goes here.)
+/// The sweep's result as the page shows it: the diagram (filled in when the sweep is done),
+/// then the table.
 pub fn view(table: &str) -> Markup {
-    html! { pre #table { (table) } }
+    html! { div #diagram {} pre #table { (table) } }
 }
 
 fn parsed_sweep(st: &AppState, ev: &super::routes::Evaluated) -> Result<Parsed, Refused> {
@@ -119,7 +120,9 @@ pub async fn events_route(st: Arc<AppState>, name: String, q: Option<String>) ->
             )
         };
         let event = match (entry.sweep)(&parsed, &limits, &mut progress) {
-            Ok(table) => Event::default().event("done").data(table.replace('\r', "")),
+            Ok(report) => {
+                Event::default().event("done").data(json!({ "table": report.text, "svg": report.svg }).to_string())
+            }
             Err(e) => Event::default().event("failed").data(format!("{e:#}").replace('\r', "")),
         };
         let _ = tx.blocking_send(event);
@@ -155,7 +158,7 @@ pub async fn table(State(st): State<Arc<AppState>>, Path(name): Path<String>, Ra
     })
     .await;
     match result {
-        Ok(Ok(table)) => table.into_response(),
+        Ok(Ok(report)) => report.text.into_response(),
         Ok(Err(e)) => (StatusCode::BAD_REQUEST, format!("error: {e:#}\n")).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("error: {e}\n")).into_response(),
     }

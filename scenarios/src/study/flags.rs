@@ -16,7 +16,7 @@ use super::config::{read_limited, settings};
 use super::limits::{LIMIT_PARAMS, RunLimits};
 use super::param::{Kind, Param};
 use crate::cli::InputError;
-use crate::sweep::{Shard, Sweep};
+use crate::sweep::{Grid, Shard, Sweep};
 
 /// How a study's command line ended before running: help or version text (exit 0), or bad
 /// input (exit 2).
@@ -51,8 +51,10 @@ pub struct Common {
     pub control: Option<ControlSource>,
     /// `--realtime X`.
     pub realtime: Option<f64>,
-    /// `--sweep NAME=VALUES`.
-    pub sweep: Option<Sweep>,
+    /// `--sweep NAME=VALUES`, repeated: the grid of every combination.
+    pub sweep: Option<Grid>,
+    /// `--measure NAME`: what a sweep's report and diagram show (default: the verdict).
+    pub measure: Option<String>,
     /// `--seeds N`.
     pub seeds: u64,
     /// `--shard I/N`.
@@ -125,7 +127,8 @@ pub fn command(name: &'static str, about: &'static str, table: &[Param], default
         .arg(flag("trace-chrome", "FILE", "Write a Chrome trace-event file (open it in ui.perfetto.dev)."))
         .arg(flag("control", "stdin|unix:PATH", "Read live fault commands from stdin or a unix socket."))
         .arg(flag("realtime", "X", "Pace virtual time at X times wall time (for live runs) [allowed: a number > 0 and <= 1000000]."))
-        .arg(flag("sweep", "SPEC", "Run once per value and find the tipping point: NAME=FROM:TO:STEP or NAME=A,B,C (e.g. spike-rps=250:450:25, seed=1,2,3)."))
+        .arg(flag("sweep", "SPEC", "Run once per value and find the tipping point: NAME=FROM:TO:STEP or NAME=A,B,C (e.g. spike-rps=250:450:25, seed=1,2,3). Repeat it to sweep every combination (a grid; with two, --out draws a phase diagram).").action(ArgAction::Append))
+        .arg(flag("measure", "NAME", "What a sweep's report and diagram show: 'verdict' (the default, when the study has one) or one of the measures of its rows."))
         .arg(flag("seeds", "N", "Runs per sweep value, with seeds --seed, --seed + 1, ... [default: 1]"))
         .arg(flag("shard", "I/N", "Run only shard I of N of the sweep and print its rows as JSON lines (merge them with --merge)."))
         .arg(Arg::new("merge").long("merge").value_name("FILE").num_args(1..).action(ArgAction::Append).help("Merge the JSON-lines outputs of every shard of a sweep and report the whole sweep."))
@@ -229,7 +232,11 @@ pub fn parse<T: Serialize + DeserializeOwned + Default>(
         }
         common.realtime = Some(x);
     }
-    common.sweep = text(&m, "sweep").map(|s| s.parse::<Sweep>().map_err(InputError)).transpose()?;
+    if let Some(specs) = m.get_many::<String>("sweep") {
+        let axes = specs.map(|s| s.parse::<Sweep>()).collect::<Result<Vec<_>, _>>().map_err(InputError)?;
+        common.sweep = Some(Grid::new(axes).map_err(InputError)?);
+    }
+    common.measure = text(&m, "measure").map(String::from);
     if let Some(s) = text(&m, "seeds") {
         common.seeds =
             s.trim().parse::<u64>().ok().filter(|n| *n >= 1).ok_or_else(|| {
@@ -263,18 +270,22 @@ fn check_modes(m: &ArgMatches, c: &Common, table: &[Param]) -> Result<(), InputE
         }
     };
     if !c.merge.is_empty() {
-        let mut flags =
-            vec!["sweep", "shard", "seeds", "config", "out", "trace-json", "trace-chrome", "control", "realtime"];
+        let mut flags = vec!["sweep", "shard", "seeds", "config", "trace-json", "trace-chrome", "control", "realtime"];
         flags.extend(table.iter().map(|p| p.name));
         refuse("with --merge (it reports the shards' rows as they are)", &flags)?;
-    } else if let Some(s) = &c.sweep {
-        refuse("with --sweep", &["out", "trace-json", "trace-chrome", "control", "realtime"])?;
-        sweepable(table, &s.key)?;
-        if s.key == "seed" && c.seeds > 1 {
+    } else if let Some(grid) = &c.sweep {
+        refuse("with --sweep", &["trace-json", "trace-chrome", "control", "realtime"])?;
+        if c.shard.is_some() {
+            refuse("with --shard (a shard prints its rows; --merge reports them)", &["out", "measure"])?;
+        }
+        for axis in &grid.axes {
+            sweepable(table, &axis.key)?;
+        }
+        if grid.axes.iter().any(|a| a.key == "seed") && c.seeds > 1 {
             return Err(InputError("--seeds cannot be used with --sweep seed=... (the sweep lists the seeds)".into()));
         }
     } else {
-        refuse("without --sweep", &["seeds", "shard"])?;
+        refuse("without --sweep", &["seeds", "shard", "measure"])?;
     }
     let mut outputs: Vec<(&str, PathBuf)> = Vec::new();
     for (f, p) in [("--trace-json", &c.trace_json), ("--trace-chrome", &c.trace_chrome)] {

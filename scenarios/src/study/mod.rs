@@ -20,10 +20,9 @@ pub use flags::{Common, Refusal};
 pub use limits::{EXIT_LIMIT, RunLimits};
 pub use param::{Kind, Param};
 
-pub use run::{Speed, SweepRow};
+pub use run::{RunId, Speed, SweepRow};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
-use crate::sweep::Job;
 
 /// A study: its name, its parameter table, the checks that relate one parameter to another,
 /// and what is its own in a run (the run, its report, its files) and in a sweep (a row per run,
@@ -103,11 +102,9 @@ pub trait Study {
         Ok(())
     }
 
-    /// The row of one finished run of a sweep of `key`.
-    fn row(key: &str, job: &Job, seed: u64, of: u64, summary: &Self::Summary) -> Self::Row;
-    /// The whole sweep's report from its rows (in job order): a table, or one JSON object
-    /// (with a newline) when `json`.
-    fn sweep_report(key: &str, what: &str, rows: &[Self::Row], json: bool) -> anyhow::Result<String>;
+    /// The row of the finished run `id` of a sweep: the id and the study's measures (see
+    /// [`crate::sweep::row`] for what a row provides; the table, merge and diagram are shared).
+    fn row(id: RunId, summary: &Self::Summary) -> Self::Row;
 
     /// A subcommand the study has besides its run (`cap check FILE`): given the whole command
     /// line, the exit code if it was one, or `None` to parse the line as a run.

@@ -1,6 +1,6 @@
 //! The binary of any study, behind [`Study`]: parse the command line, then one run (with
 //! interrupts, `--json` or text, `--out DIR` written whole, the speed line on stderr), a sweep
-//! over values × seeds (this shard of it, if asked), or the merge of shards' rows; and the
+//! over a grid of values × seeds (this shard of it, if asked), or the merge of shards' rows; and the
 //! exit codes every study shares (0 done, 1 the run failed, 2 bad input, 3 a limit stopped the
 //! run, 130/143 interrupted). A study's `main` is `study::run::main::<MyStudy>()`.
 
@@ -9,15 +9,14 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
 
 use super::config::read_limited;
 use super::output::print;
 use super::{Common, EXIT_LIMIT, Refusal, Study, interrupt};
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::report::OutDir;
-use crate::sweep::{self, Jobs, Sweep};
+use crate::sweep::cells::Shown;
+use crate::sweep::{self, Grid, Jobs, diagram};
 
 /// How hard the simulator worked in one run (kept out of the summary, which must not depend on
 /// the machine): the speed line on stderr.
@@ -52,69 +51,7 @@ impl Speed {
     }
 }
 
-/// One run of a sweep, as a shard prints it (one JSON line): enough for a merge to tell which
-/// sweep it belongs to and whether a run is missing or doubled.
-pub trait SweepRow: Serialize + DeserializeOwned + Clone + Send {
-    /// Which run of which sweep this row is.
-    fn id(&self) -> &RunId;
-
-    /// The swept parameter.
-    fn key(&self) -> &str {
-        &self.id().key
-    }
-    /// Position in the whole sweep.
-    fn index(&self) -> usize {
-        self.id().index
-    }
-    /// Runs in the whole sweep.
-    fn of(&self) -> u64 {
-        self.id().of
-    }
-}
-
-/// What identifies one run in a sweep's rows, the same in every study: a study's row holds it
-/// (flattened, so a row's JSON starts with these fields) and adds its own measures.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct RunId {
-    /// The swept parameter.
-    pub key: String,
-    /// Its value.
-    pub value: String,
-    /// The seed.
-    pub seed: u64,
-    /// Position in the whole sweep.
-    pub index: usize,
-    /// Runs in the whole sweep (so that a merge knows when a shard is missing).
-    pub of: u64,
-}
-
-impl RunId {
-    /// The id of `job` in a sweep of `of` runs over `key`, run with `seed`.
-    pub fn new(key: &str, job: &crate::sweep::Job, seed: u64, of: u64) -> RunId {
-        RunId { key: key.to_string(), value: job.value.clone(), seed, index: job.index, of }
-    }
-}
-
-/// The mean of the values present, if any.
-pub fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    let v: Vec<f64> = xs.flatten().collect();
-    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
-}
-
-/// A sweep's rows grouped by the value they ran with, values in sweep order.
-pub fn by_value<R: SweepRow>(rows: &[R]) -> Vec<(String, Vec<&R>)> {
-    let mut sorted: Vec<&R> = rows.iter().collect();
-    sorted.sort_by_key(|r| r.index());
-    let mut groups: Vec<(String, Vec<&R>)> = Vec::new();
-    for r in sorted {
-        let value = &r.id().value;
-        match groups.iter_mut().find(|(v, _)| v == value) {
-            Some((_, members)) => members.push(r),
-            None => groups.push((value.clone(), vec![r])),
-        }
-    }
-    groups
-}
+pub use crate::sweep::row::{Measure, RunId, Setting, SweepRow, Verdict, mean};
 
 /// A sweep's run stopped by a limit: the sweep cannot judge that value (exit code 3).
 #[derive(Debug, thiserror::Error)]
@@ -145,9 +82,9 @@ pub fn main<S: Study>() -> ExitCode {
     let result = if !common.merge.is_empty() {
         read_rows::<S::Row>(&common.merge, common.limits.max_input_bytes)
             .map_err(anyhow::Error::from)
-            .and_then(|rows| report_sweep::<S>(&common, rows[0].key(), "merged from shards", &rows))
-    } else if let Some(spec) = &common.sweep {
-        run_sweep::<S>(&common, &params, spec)
+            .and_then(|rows| report_sweep::<S>(&common, "merged from shards", &rows))
+    } else if let Some(grid) = &common.sweep {
+        run_sweep::<S>(&common, &params, grid)
     } else {
         single::<S>(&common, &params)
     };
@@ -205,26 +142,19 @@ fn single<S: Study>(c: &Common, p: &S::Params) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Runs the sweep (this shard of it, if asked), in parallel on all cores.
-fn run_sweep<S: Study>(c: &Common, p: &S::Params, spec: &Sweep) -> Result<ExitCode> {
-    let jobs = Jobs::new(spec, S::seed(p), c.seeds, c.shard, c.limits.max_sweep_jobs).map_err(InputError)?;
-    let params_of = |value: &str, seed: u64| -> Result<S::Params, InputError> {
-        let params = S::set(p, &spec.key, value, &c.limits)?;
-        Ok(if spec.key != "seed" { S::with_seed(&params, seed) } else { params })
-    };
-    // Every value is checked before anything runs.
-    for value in &spec.values {
-        params_of(value, S::seed(p))?;
+/// Runs the sweep (this shard of it, if asked), in parallel on all cores, with a progress bar
+/// on stderr when it is a terminal.
+fn run_sweep<S: Study>(c: &Common, p: &S::Params, grid: &Grid) -> Result<ExitCode> {
+    let bar = std::sync::Mutex::new(None::<indicatif::ProgressBar>);
+    let rows = sweep_rows::<S>(c, p, grid, &|done, total| {
+        let mut bar = bar.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        bar.get_or_insert_with(|| progress(total)).set_position(done);
+        true
+    });
+    if let Some(bar) = bar.into_inner().unwrap_or_else(std::sync::PoisonError::into_inner) {
+        bar.finish_and_clear();
     }
-    let rows = sweep::run_all(&jobs, |job| {
-        let params = params_of(&job.value, job.seed)?;
-        let (summary, _) = S::run(&params, &FaultArgs::default(), &TraceArgs::default(), &c.limits)?;
-        let seed = S::seed(&params);
-        if let Some(why) = S::incomplete(&summary) {
-            return Err(Incomplete(format!("--sweep {}={} (seed {seed}): {why}", spec.key, job.value)).into());
-        }
-        Ok(S::row(&spec.key, job, seed, jobs.total(), &summary))
-    })?;
+    let rows = rows?;
     if c.shard.is_some() {
         let mut text = String::new();
         for row in &rows {
@@ -234,12 +164,126 @@ fn run_sweep<S: Study>(c: &Common, p: &S::Params, spec: &Sweep) -> Result<ExitCo
         print(&text)?;
         return Ok(ExitCode::SUCCESS);
     }
-    report_sweep::<S>(c, &spec.key, &S::describe(p), &rows)
+    report_sweep::<S>(c, &S::describe(p), &rows)
 }
 
-/// The whole sweep: the study's table, or its one JSON object.
-fn report_sweep<S: Study>(c: &Common, key: &str, what: &str, rows: &[S::Row]) -> Result<ExitCode> {
-    print(&S::sweep_report(key, what, rows, c.json)?)?;
+/// Every run of the sweep `grid` (this shard of it, if `c` asks), in job order, run in
+/// parallel on all cores. Every value is checked before anything runs. `tick(done, total)` is
+/// called before the first run and after each; when it returns false, no further run starts
+/// and the sweep ends with an error.
+pub fn sweep_rows<S: Study>(
+    c: &Common,
+    p: &S::Params,
+    grid: &Grid,
+    tick: &(dyn Fn(u64, u64) -> bool + Sync),
+) -> Result<Vec<S::Row>> {
+    Shown::choose::<S::Row>(c.measure.as_deref()).map_err(InputError)?;
+    let jobs = Jobs::new(grid, S::seed(p), c.seeds, c.shard, c.limits.max_sweep_jobs).map_err(InputError)?;
+    let params_of = |values: &[String], seed: u64| -> Result<S::Params, InputError> {
+        let mut params = p.clone();
+        for (axis, value) in grid.axes.iter().zip(values) {
+            params = S::set(&params, &axis.key, value, &c.limits)?;
+        }
+        Ok(if grid.axes.iter().all(|a| a.key != "seed") { S::with_seed(&params, seed) } else { params })
+    };
+    // Every value is checked before anything runs (each alone, then each point of small grids:
+    // a relation between two swept parameters is checked when its run starts).
+    for (i, axis) in grid.axes.iter().enumerate() {
+        for value in &axis.values {
+            let mut values = grid.point(0);
+            values[i] = value.clone();
+            params_of(&values, S::seed(p))?;
+        }
+    }
+    let finished = std::sync::atomic::AtomicU64::new(0);
+    let stopped = std::sync::atomic::AtomicBool::new(!tick(0, jobs.len()));
+    let rows = sweep::run_all(
+        &jobs,
+        |job| {
+            if stopped.load(std::sync::atomic::Ordering::Relaxed) {
+                anyhow::bail!("the sweep was stopped");
+            }
+            let params = params_of(&job.values, job.seed)?;
+            let (summary, _) = S::run(&params, &FaultArgs::default(), &TraceArgs::default(), &c.limits)?;
+            let seed = S::seed(&params);
+            let id = RunId::new(grid, job, seed, jobs.total());
+            if let Some(why) = S::incomplete(&summary) {
+                let at: Vec<String> = id.swept.iter().map(|s| format!("--sweep {}={}", s.key, s.value)).collect();
+                return Err(Incomplete(format!("{} (seed {seed}): {why}", at.join(" "))).into());
+            }
+            Ok(S::row(id, &summary))
+        },
+        || {
+            let done = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+            if !tick(done, jobs.len()) {
+                stopped.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+    );
+    rows
+}
+
+/// A progress bar of `len` runs on stderr when stderr is a terminal; hidden otherwise, so that
+/// logs and pipes stay quiet.
+fn progress(len: u64) -> indicatif::ProgressBar {
+    use std::io::IsTerminal as _;
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {elapsed} ({eta} left)") {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// What a whole sweep shows: the table, the same as one JSON object, and the diagram (one or
+/// two swept parameters).
+pub struct SweepReport {
+    /// The table, as the terminal shows it.
+    pub text: String,
+    /// The same as one JSON object.
+    pub json: serde_json::Value,
+    /// The phase diagram or the spread line, as SVG.
+    pub svg: Option<String>,
+}
+
+/// The report of the sweep whose runs are `rows`, showing `--measure` (or the verdict).
+pub fn sweep_report<S: Study>(measure: Option<&str>, what: &str, rows: &[S::Row]) -> Result<SweepReport> {
+    let mut shown = Shown::choose::<S::Row>(measure).map_err(InputError)?;
+    // A verdict no run reached (cap without a linearizability check) would paint every point
+    // grey: without --measure, show the first measure then.
+    if measure.is_none() && matches!(shown, Shown::Verdict(_)) && rows.iter().all(|r| r.verdict().is_none()) {
+        shown = Shown::choose::<S::Row>(S::Row::MEASURES.first().map(|m| m.name)).map_err(InputError)?;
+    }
+    Ok(SweepReport {
+        text: crate::sweep::report::text(S::NAME, what, rows, shown),
+        json: crate::sweep::report::json(rows, shown)?,
+        svg: diagram::render(S::NAME, what, rows, shown),
+    })
+}
+
+/// The whole sweep: the table (or with `--json` one JSON object) on stdout, and with `--out DIR`
+/// `sweep.json` and the diagram `sweep.svg` (one or two swept parameters).
+fn report_sweep<S: Study>(c: &Common, what: &str, rows: &[S::Row]) -> Result<ExitCode> {
+    let report = sweep_report::<S>(c.measure.as_deref(), what, rows)?;
+    if c.json {
+        print(&format!("{}\n", report.json))?;
+    } else {
+        print(&report.text)?;
+    }
+    if let Some(dir) = &c.out {
+        let out = OutDir::create(dir)?;
+        let mut written = vec![out.json("sweep.json", &report.json)?];
+        match &report.svg {
+            Some(svg) => written.push(out.write("sweep.svg", svg.as_bytes())?),
+            None => {
+                note("no sweep.svg: the diagram is drawn for one or two swept parameters (sweep.json has every point)")
+            }
+        }
+        let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        note(&format!("wrote {}", names.join(", ")));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -259,12 +303,12 @@ pub fn read_rows<R: SweepRow>(paths: &[impl AsRef<Path>], max_bytes: u64) -> Res
     let Some(first) = rows.first().cloned() else {
         return Err(InputError("--merge: the files hold no sweep rows (give every shard's output)".into()));
     };
-    if let Some(other) = rows.iter().find(|r| r.key() != first.key() || r.of() != first.of()) {
+    if let Some(other) = rows.iter().find(|r| r.id().keys() != first.id().keys() || r.of() != first.of()) {
         return Err(InputError(format!(
             "--merge: rows of two sweeps ({} of {} runs and {} of {} runs) cannot merge",
-            first.key(),
+            first.id().keys().join(" x "),
             first.of(),
-            other.key(),
+            other.id().keys().join(" x "),
             other.of()
         )));
     }
@@ -294,7 +338,7 @@ pub fn read_rows<R: SweepRow>(paths: &[impl AsRef<Path>], max_bytes: u64) -> Res
 mod tests {
     use std::path::PathBuf;
 
-    use serde::Deserialize;
+    use serde::{Deserialize, Serialize};
 
     use super::*;
 
@@ -305,8 +349,12 @@ mod tests {
     }
 
     impl SweepRow for R {
+        const MEASURES: &'static [Measure] = &[];
         fn id(&self) -> &RunId {
             &self.id
+        }
+        fn measures(&self) -> Vec<Option<f64>> {
+            Vec::new()
         }
     }
 
@@ -317,7 +365,11 @@ mod tests {
         let file = |name: &str, rows: &[(&str, usize, u64)]| {
             let text: String = rows
                 .iter()
-                .map(|(k, i, of)| format!("{{\"key\":\"{k}\",\"value\":\"v\",\"seed\":1,\"index\":{i},\"of\":{of}}}\n"))
+                .map(|(k, i, of)| {
+                    format!(
+                        "{{\"swept\":[{{\"key\":\"{k}\",\"value\":\"v\"}}],\"seed\":1,\"index\":{i},\"of\":{of}}}\n"
+                    )
+                })
                 .collect();
             let p = dir.join(name);
             std::fs::write(&p, text).unwrap();

@@ -1,6 +1,13 @@
-//! Sweeps: one run per (value, seed), in parallel on every core, optionally split into shards
-//! (`--shard I/N`) whose JSON-lines outputs concatenate into the whole sweep, so that a batch
-//! system (Slurm arrays, Kubernetes indexed jobs, GNU parallel) can spread it over machines.
+//! Sweeps: one run per point of a grid of parameter values (`--sweep` repeated) and seed, in
+//! parallel on every core, optionally split into shards (`--shard I/N`) whose JSON-lines outputs
+//! concatenate into the whole sweep, so that a batch system (Slurm arrays, Kubernetes indexed
+//! jobs, GNU parallel) can spread it over machines. The rows of a sweep become cells
+//! ([`cells`]), a table and a JSON object ([`report`]), and an SVG phase diagram ([`diagram`]).
+
+pub mod cells;
+pub mod diagram;
+pub mod report;
+pub mod row;
 
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -63,22 +70,85 @@ impl FromStr for Shard {
     }
 }
 
+/// The most parameters one sweep may vary at once.
+pub const MAX_AXES: usize = 4;
+
+/// Every `--sweep` of a command line: the grid of their values, the first one varying slowest.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grid {
+    /// One axis per `--sweep`, in command-line order.
+    pub axes: Vec<Sweep>,
+}
+
+impl Grid {
+    /// The grid of `axes`, or an error when a parameter is swept twice, there are more than
+    /// [`MAX_AXES`], or there is none.
+    pub fn new(axes: Vec<Sweep>) -> Result<Grid, String> {
+        if axes.is_empty() {
+            return Err("--sweep: give at least one NAME=VALUES".into());
+        }
+        if axes.len() > MAX_AXES {
+            return Err(format!(
+                "--sweep given {} times: at most {MAX_AXES} parameters can be swept at once",
+                axes.len()
+            ));
+        }
+        for (i, a) in axes.iter().enumerate() {
+            if axes[..i].iter().any(|b| b.key == a.key) {
+                return Err(format!(
+                    "--sweep {}: swept twice (give each parameter one --sweep, with all its values)",
+                    a.key
+                ));
+            }
+        }
+        Ok(Grid { axes })
+    }
+
+    /// The swept parameters, in order.
+    pub fn keys(&self) -> Vec<&str> {
+        self.axes.iter().map(|a| a.key.as_str()).collect()
+    }
+
+    /// Points of the grid (each run with every seed), or `None` past `u64::MAX`.
+    pub fn points(&self) -> Option<u64> {
+        self.axes.iter().try_fold(1u64, |n, a| n.checked_mul(a.values.len() as u64))
+    }
+
+    /// The values of point `k` (0 <= k < points), one per axis: the last axis varies fastest.
+    pub fn point(&self, mut k: u64) -> Vec<String> {
+        let mut values = vec![String::new(); self.axes.len()];
+        for (slot, axis) in values.iter_mut().zip(&self.axes).rev() {
+            let n = axis.values.len() as u64;
+            *slot = axis.values[(k % n) as usize].clone();
+            k /= n;
+        }
+        values
+    }
+
+    /// `3 x 4 values` or `3 values`: the size of the grid, for messages.
+    fn shape(&self) -> String {
+        let n: Vec<String> = self.axes.iter().map(|a| a.values.len().to_string()).collect();
+        format!("{} values", n.join(" x "))
+    }
+}
+
 /// One run of a sweep.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
-    /// Position in the whole sweep (value-major, then seed).
+    /// Position in the whole sweep (grid point-major, then seed).
     pub index: usize,
-    /// The parameter value.
-    pub value: String,
+    /// The value of each swept parameter, in the grid's order.
+    pub values: Vec<String>,
     /// The seed.
     pub seed: u64,
 }
 
-/// The jobs of a sweep (every value with `seeds` seeds from `first_seed`, this shard's only),
-/// computed one at a time from their position: `--seeds 1000000000` allocates nothing.
+/// The jobs of a sweep (every point of the grid with `seeds` seeds from `first_seed`, this
+/// shard's only), computed one at a time from their position: `--seeds 1000000000` allocates
+/// nothing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Jobs {
-    values: Vec<String>,
+    grid: Grid,
     first_seed: u64,
     seeds: u64,
     shard: Option<Shard>,
@@ -88,13 +158,7 @@ pub struct Jobs {
 impl Jobs {
     /// The jobs, or an error when the seeds would wrap past `u64::MAX` or the sweep has more
     /// than `max_jobs` runs.
-    pub fn new(
-        sweep: &Sweep,
-        first_seed: u64,
-        seeds: u64,
-        shard: Option<Shard>,
-        max_jobs: u64,
-    ) -> Result<Jobs, String> {
+    pub fn new(grid: &Grid, first_seed: u64, seeds: u64, shard: Option<Shard>, max_jobs: u64) -> Result<Jobs, String> {
         if first_seed.checked_add(seeds.saturating_sub(1)).is_none() {
             return Err(format!(
                 "--seed {first_seed} --seeds {seeds}: the seeds would pass {} (allowed: --seed + --seeds - 1 <= {})",
@@ -102,13 +166,13 @@ impl Jobs {
                 u64::MAX
             ));
         }
-        let total = (sweep.values.len() as u64).checked_mul(seeds).filter(|t| *t <= max_jobs).ok_or_else(|| {
+        let total = grid.points().and_then(|p| p.checked_mul(seeds)).filter(|t| *t <= max_jobs).ok_or_else(|| {
             format!(
-                "--sweep with --seeds {seeds}: {} values x {seeds} seeds is more than --max-sweep-jobs {max_jobs}",
-                sweep.values.len()
+                "--sweep with --seeds {seeds}: {} x {seeds} seeds is more than --max-sweep-jobs {max_jobs}",
+                grid.shape()
             )
         })?;
-        Ok(Jobs { values: sweep.values.clone(), first_seed, seeds, shard, total })
+        Ok(Jobs { grid: grid.clone(), first_seed, seeds, shard, total })
     }
 
     /// Runs in the whole sweep (every shard).
@@ -138,8 +202,8 @@ impl Jobs {
         if index >= self.total {
             return None;
         }
-        let value = self.values[(index / self.seeds) as usize].clone();
-        Some(Job { index: index as usize, value, seed: self.first_seed + index % self.seeds })
+        let values = self.grid.point(index / self.seeds);
+        Some(Job { index: index as usize, values, seed: self.first_seed + index % self.seeds })
     }
 
     /// Every job of this shard, in order.
@@ -149,13 +213,18 @@ impl Jobs {
 }
 
 /// The jobs of a sweep, listed (for tests and small sweeps).
-pub fn jobs(sweep: &Sweep, first_seed: u64, seeds: u64, shard: Option<Shard>) -> Vec<Job> {
-    Jobs::new(sweep, first_seed, seeds, shard, u64::MAX).map(|j| j.iter().collect()).unwrap_or_default()
+pub fn jobs(grid: &Grid, first_seed: u64, seeds: u64, shard: Option<Shard>) -> Vec<Job> {
+    Jobs::new(grid, first_seed, seeds, shard, u64::MAX).map(|j| j.iter().collect()).unwrap_or_default()
 }
 
-/// Runs `f` for every job on every core; results come back in job order. Each run builds its
-/// own simulation on its own thread; the first error stops the workers from taking new jobs.
-pub fn run_all<T: Send>(jobs: &Jobs, f: impl Fn(&Job) -> anyhow::Result<T> + Sync) -> anyhow::Result<Vec<T>> {
+/// Runs `f` for every job on every core and calls `done` after each; results come back in job
+/// order. Each run builds its own simulation on its own thread; the first error stops the
+/// workers from taking new jobs.
+pub fn run_all<T: Send>(
+    jobs: &Jobs,
+    f: impl Fn(&Job) -> anyhow::Result<T> + Sync,
+    done: impl Fn() + Sync,
+) -> anyhow::Result<Vec<T>> {
     let next = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len() as usize).max(1);
@@ -168,6 +237,7 @@ pub fn run_all<T: Send>(jobs: &Jobs, f: impl Fn(&Job) -> anyhow::Result<T> + Syn
                         && let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
                     {
                         let r = f(&job).map(|r| (job.index, r));
+                        done();
                         failed.fetch_or(r.is_err(), Ordering::Relaxed);
                         mine.push(r);
                     }
@@ -186,6 +256,34 @@ pub fn run_all<T: Send>(jobs: &Jobs, f: impl Fn(&Job) -> anyhow::Result<T> + Syn
 mod tests {
     use super::*;
 
+    fn grid(specs: &[&str]) -> Grid {
+        Grid::new(specs.iter().map(|s| s.parse().unwrap()).collect()).unwrap()
+    }
+
+    #[test]
+    fn a_grid_is_every_combination_the_last_parameter_fastest_then_the_seeds() {
+        let g = grid(&["a=1,2", "b=x,y,z"]);
+        let all = jobs(&g, 7, 2, None);
+        assert_eq!(all.len(), 12);
+        let points: Vec<String> = all.iter().map(|j| format!("{}{}@{}", j.values[0], j.values[1], j.seed)).collect();
+        assert_eq!(&points[..6], ["1x@7", "1x@8", "1y@7", "1y@8", "1z@7", "1z@8"]);
+        assert_eq!(points[11], "2z@8");
+        // Shards of a grid cover it once.
+        let mut merged: Vec<Job> = (0..5).flat_map(|i| jobs(&g, 7, 2, Some(Shard { index: i, count: 5 }))).collect();
+        merged.sort_by_key(|j| j.index);
+        assert_eq!(merged, all);
+        let e = Jobs::new(&g, 1, 5, None, 29).unwrap_err();
+        assert!(e.contains("2 x 3 values x 5 seeds is more than --max-sweep-jobs 29"), "{e}");
+        let twice = Grid::new(vec!["a=1".parse().unwrap(), "a=2".parse().unwrap()]).unwrap_err();
+        assert!(twice.contains("--sweep a: swept twice"), "{twice}");
+        let many: Vec<Sweep> = (0..5).map(|i| format!("p{i}=1").parse().unwrap()).collect();
+        assert!(Grid::new(many).unwrap_err().contains("at most 4 parameters"));
+        // A grid whose size passes u64 is refused, not wrapped.
+        let huge: Vec<Sweep> = (0..4).map(|i| format!("p{i}=0:9999:1").parse().unwrap()).collect();
+        let e = Jobs::new(&Grid::new(huge).unwrap(), 1, u64::MAX, None, u64::MAX).unwrap_err();
+        assert!(e.contains("more than --max-sweep-jobs"), "{e}");
+    }
+
     #[test]
     fn sweeps_read_ranges_and_lists() {
         let s: Sweep = "spike-rps=250:350:50".parse().unwrap();
@@ -198,10 +296,10 @@ mod tests {
 
     #[test]
     fn shards_split_the_jobs_and_together_cover_them_once() {
-        let sweep: Sweep = "x=1,2,3".parse().unwrap();
+        let sweep = grid(&["x=1,2,3"]);
         let all = jobs(&sweep, 10, 3, None);
         assert_eq!(all.len(), 9);
-        assert_eq!(all[4], Job { index: 4, value: "2".into(), seed: 11 });
+        assert_eq!(all[4], Job { index: 4, values: vec!["2".into()], seed: 11 });
         let mut merged: Vec<Job> =
             (0..4).flat_map(|i| jobs(&sweep, 10, 3, Some(Shard { index: i, count: 4 }))).collect();
         merged.sort_by_key(|j| j.index);
@@ -211,18 +309,22 @@ mod tests {
 
     #[test]
     fn runs_come_back_in_order() {
-        let sweep: Sweep = "x=1,2,3,4,5".parse().unwrap();
-        let js = Jobs::new(&sweep, 0, 2, None, 100).unwrap();
-        let out = run_all(&js, |j| Ok(format!("{}@{}", j.value, j.seed))).unwrap();
+        let js = Jobs::new(&grid(&["x=1,2,3,4,5"]), 0, 2, None, 100).unwrap();
+        let count = AtomicU64::new(0);
+        let tick = || {
+            count.fetch_add(1, Ordering::Relaxed);
+        };
+        let out = run_all(&js, |j| Ok(format!("{}@{}", j.values[0], j.seed)), tick).unwrap();
         assert_eq!(out[0], "1@0");
         assert_eq!(out[9], "5@1");
-        assert!(run_all(&js, |j| if j.index == 3 { anyhow::bail!("boom") } else { Ok(()) }).is_err());
+        assert_eq!(count.load(Ordering::Relaxed), 10, "progress is told once per run");
+        assert!(run_all(&js, |j| if j.index == 3 { anyhow::bail!("boom") } else { Ok(()) }, || ()).is_err());
     }
 
     #[test]
     fn jobs_are_lazy_capped_and_never_wrap() {
         // Issue 8: `--seeds 1000000000 --sweep spike-rps=300` listed every job up front.
-        let sweep: Sweep = "spike-rps=300".parse().unwrap();
+        let sweep = grid(&["spike-rps=300"]);
         let big = Jobs::new(&sweep, 1, 1_000_000_000, None, u64::MAX).unwrap();
         assert_eq!(big.len(), 1_000_000_000);
         assert_eq!(big.get(999_999_999).unwrap().seed, 1_000_000_000);
@@ -232,7 +334,7 @@ mod tests {
         let e = Jobs::new(&sweep, u64::MAX, 3, None, 100).unwrap_err();
         assert!(e.contains("the seeds would pass"), "{e}");
         assert_eq!(Jobs::new(&sweep, u64::MAX, 1, None, 100).unwrap().get(0).unwrap().seed, u64::MAX);
-        let shard = Jobs::new(&"x=1,2,3".parse().unwrap(), 0, 1, Some(Shard { index: 2, count: 4 }), 100).unwrap();
+        let shard = Jobs::new(&grid(&["x=1,2,3"]), 0, 1, Some(Shard { index: 2, count: 4 }), 100).unwrap();
         assert_eq!(shard.len(), 1);
         assert_eq!(shard.get(0).unwrap().index, 2);
         assert!(shard.get(1).is_none());
