@@ -197,7 +197,7 @@ pub fn sweep_rows<S: Study>(
     }
     let finished = std::sync::atomic::AtomicU64::new(0);
     let stopped = std::sync::atomic::AtomicBool::new(!tick(0, jobs.len()));
-    let rows = sweep::run_all(
+    sweep::run_all(
         &jobs,
         |job| {
             if stopped.load(std::sync::atomic::Ordering::Relaxed) {
@@ -219,8 +219,7 @@ pub fn sweep_rows<S: Study>(
                 stopped.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         },
-    );
-    rows
+    )
 }
 
 /// A progress bar of `len` runs on stderr when stderr is a terminal; hidden otherwise, so that
