@@ -172,7 +172,7 @@ fn out_writes_summary_windows_and_chart_and_a_nemesis_run_replays_from_its_fault
     }
     let csv = std::fs::read_to_string(first.join("windows.csv")).unwrap();
     assert!(
-        csv.starts_with("t_s,offered,attempts,retries,goodput,timeouts,shed,late,queue,concurrency,p50_ms,p99_ms\n")
+        csv.starts_with("t_s,offered,attempts,retries,goodput,timeouts,shed,late,queue,concurrency,p50_ms,p99_ms,wasted\n")
     );
     assert_eq!(csv.lines().count(), 61);
     let svg = std::fs::read_to_string(first.join("chart.svg")).unwrap();

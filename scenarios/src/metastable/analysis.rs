@@ -18,8 +18,11 @@ pub struct Counts {
     pub timeouts: u64,
     /// Attempts rejected, shed or dropped.
     pub shed: u64,
-    /// Replies that came after their client had given up: the server's wasted work.
+    /// Replies that came after their client had given up.
     pub late: u64,
+    /// Of those, the ones the server served (not refusals): its wasted work.
+    #[serde(default)]
+    pub wasted: u64,
 }
 
 impl std::iter::Sum for Counts {
@@ -32,6 +35,7 @@ impl std::iter::Sum for Counts {
             timeouts: a.timeouts + b.timeouts,
             shed: a.shed + b.shed,
             late: a.late + b.late,
+            wasted: a.wasted + b.wasted,
         })
     }
 }
@@ -69,8 +73,14 @@ pub struct Phase {
     pub goodput_ratio: f64,
     /// Attempts / offered.
     pub retry_amplification: f64,
-    /// Wasted replies per second.
+    /// Late replies per second.
     pub late_rps: f64,
+    /// Attempts served for clients that had already given up, per second.
+    #[serde(default)]
+    pub wasted_rps: f64,
+    /// Longest server queue in the phase.
+    #[serde(default)]
+    pub max_queue: i64,
     /// Median latency of successes (ms).
     pub p50_ms: Option<f64>,
     /// 99th percentile latency of successes (ms).
@@ -108,6 +118,8 @@ pub fn phase(
         goodput_ratio: if offered > 0.0 { goodput / offered } else { 1.0 },
         retry_amplification: if offered > 0.0 { c.attempts as f64 / offered } else { 0.0 },
         late_rps: c.late as f64 / secs,
+        wasted_rps: c.wasted as f64 / secs,
+        max_queue: ws.iter().map(|w| w.queue).max().unwrap_or(0),
         p50_ms,
         p99_ms,
     }
@@ -176,10 +188,10 @@ pub fn verdict(phases: &Phases, recovery_s: Option<f64>, trigger: &str, after_s:
             after.retry_amplification
         ),
         None => format!(
-            "metastable: goodput stayed at {} of offered load for {after_s:.0} s after the {trigger} ended; retries made up {} of the attempts, and the server answered {:.0} attempts/s whose clients had already given up",
+            "metastable: goodput stayed at {} of offered load for {after_s:.0} s after the {trigger} ended; retries made up {} of the attempts, and the server served {:.0} attempts/s whose clients had already given up",
             pct(after.goodput_ratio),
             pct(retry_share(after)),
-            after.late_rps
+            after.wasted_rps
         ),
     }
 }
@@ -217,11 +229,11 @@ mod tests {
 
     #[test]
     fn verdicts_say_what_and_why() {
-        let down = Phase { goodput_ratio: 0.03, retry_amplification: 4.0, late_rps: 240.0, ..Phase::default() };
+        let down = Phase { goodput_ratio: 0.03, retry_amplification: 4.0, wasted_rps: 240.0, ..Phase::default() };
         let phases = Phases { before: Phase::default(), during: None, after: Some(down) };
         assert_eq!(
             verdict(&phases, None, "spike", 70.0),
-            "metastable: goodput stayed at 3% of offered load for 70 s after the spike ended; retries made up 75% of the attempts, and the server answered 240 attempts/s whose clients had already given up"
+            "metastable: goodput stayed at 3% of offered load for 70 s after the spike ended; retries made up 75% of the attempts, and the server served 240 attempts/s whose clients had already given up"
         );
     }
 }
