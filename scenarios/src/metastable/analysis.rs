@@ -98,21 +98,25 @@ pub struct Phases {
     pub after: Option<Phase>,
 }
 
-/// Sums windows `range` into a phase; `percentiles` gives p50/p99 (ms) over the same windows.
+/// Sums windows `range` into a phase, in a run whose windows end at `end_s` (a partial last
+/// window counts for the time it covered, not for a whole window); `percentiles` gives p50/p99
+/// (ms) over the same windows.
 pub fn phase(
     windows: &[Window],
     range: std::ops::Range<usize>,
     width_s: f64,
+    end_s: f64,
     percentiles: &dyn Fn(std::ops::Range<usize>) -> (Option<f64>, Option<f64>),
 ) -> Phase {
     let ws = &windows[range.clone()];
-    let secs = (ws.len() as f64 * width_s).max(f64::MIN_POSITIVE);
+    let (from, to) = (range.start as f64 * width_s, (range.end as f64 * width_s).min(end_s));
+    let secs = (to - from).max(f64::MIN_POSITIVE);
     let c: Counts = ws.iter().map(|w| w.counts).sum();
     let (offered, goodput) = (c.offered as f64, c.goodput as f64);
     let (p50_ms, p99_ms) = percentiles(range.clone());
     Phase {
-        start_s: range.start as f64 * width_s,
-        end_s: range.end as f64 * width_s,
+        start_s: from,
+        end_s: to.max(from),
         offered_rps: offered / secs,
         goodput_rps: goodput / secs,
         goodput_ratio: if offered > 0.0 { goodput / offered } else { 1.0 },
@@ -221,8 +225,10 @@ mod tests {
     #[test]
     fn phases_sum_their_windows() {
         let ws = vec![w(100, 100), w(200, 50)];
-        let p = phase(&ws, 0..2, 1.0, &|_| (Some(1.0), Some(2.0)));
+        let p = phase(&ws, 0..2, 1.0, 2.0, &|_| (Some(1.0), Some(2.0)));
         assert_eq!(p.offered_rps, 150.0);
+        let partial = phase(&ws, 0..2, 1.0, 1.5, &|_| (None, None));
+        assert_eq!((partial.end_s, partial.offered_rps), (1.5, 200.0), "a half last window counts half a second");
         assert_eq!(p.goodput_ratio, 0.5);
         assert_eq!(p.p99_ms, Some(2.0));
     }

@@ -108,9 +108,10 @@ pub fn chart(s: &Summary) -> Panels {
             .collect()
     };
     let capacity = |label: &str| s.capacity_rps.map(|c| Series::level(label, "#c0392b", c, 0.0, end));
+    // Attempts first, so that new requests stay visible on top where there are no retries.
     let mut load = vec![
-        Series::data("offered", "#222222", per_s(|c| c.offered)),
         Series::data("attempts (with retries)", "#ff7f0e", per_s(|c| c.attempts)),
+        Series::data("offered", "#222222", per_s(|c| c.offered)),
     ];
     load.extend(capacity("capacity"));
     let mut wasted = vec![Series::data("wasted", "#8c564b", per_s(|c| c.wasted))];

@@ -197,6 +197,7 @@ fn fmt_s(s: f64) -> String {
 fn analyze(
     windows: &[Window],
     width: f64,
+    end_s: f64,
     trigger: Option<&Trigger>,
     settle: f64,
     latency: Option<&MetricView>,
@@ -210,15 +211,16 @@ fn analyze(
         _ => (None, None),
     };
     let Some(t) = trigger else {
-        let phases = Phases { before: analysis::phase(windows, 0..n, width, &percentiles), during: None, after: None };
+        let phases =
+            Phases { before: analysis::phase(windows, 0..n, width, end_s, &percentiles), during: None, after: None };
         let verdict = analysis::verdict(&phases, None, "trigger", 0.0);
         return (phases, None, verdict);
     };
     let idx = |s: f64| ((s / width).ceil() as usize).min(n);
     let (start, stop, settled) = (((t.start_s / width).floor() as usize).min(n), idx(t.end_s), idx(t.end_s + settle));
-    let before = analysis::phase(windows, 0..start, width, &percentiles);
-    let during = analysis::phase(windows, start..stop.max(start), width, &percentiles);
-    let after = analysis::phase(windows, settled..n.max(settled), width, &percentiles);
+    let before = analysis::phase(windows, 0..start, width, end_s, &percentiles);
+    let during = analysis::phase(windows, start..stop.max(start), width, end_s, &percentiles);
+    let after = analysis::phase(windows, settled..n.max(settled), width, end_s, &percentiles);
     let k = ((5.0 / width).ceil() as usize).max(1);
     let phases = Phases { before, during: Some(during), after: Some(after) };
     let after_windows = n.saturating_sub(settled);
@@ -242,7 +244,7 @@ fn analyze(
     }
     let base = if start > 0 { phases.before.goodput_ratio } else { 1.0 };
     let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
-    let verdict = analysis::verdict(&phases, recovery, &t.kind, n as f64 * width - t.end_s);
+    let verdict = analysis::verdict(&phases, recovery, &t.kind, end_s - t.end_s);
     (phases, Some(recovery), verdict)
 }
 
@@ -279,7 +281,7 @@ pub fn run_limited(
     let trigger = trigger(params, &plan, if outcome == RunOutcome::Quiescent { end } else { report.end });
     let latency = report.metrics.metric(metric::LATENCY.name());
     let (phases, recovery, verdict) =
-        analyze(&windows, width, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
+        analyze(&windows, width, end_s, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
     let count = |name: &str| report.metrics.metric(name).map_or(0, |m| m.total() as u64);
     let totals = Totals {
         counts: windows.iter().map(|w| w.counts).sum(),
