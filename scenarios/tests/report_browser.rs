@@ -62,7 +62,17 @@ fn every_report_renders_in_chromium_with_its_charts_and_nothing_external_or_in_e
             env!("CARGO_BIN_EXE_metastable"),
             args(&["--config", &preset("metastable", "constant-healthy.toml"), "--duration", "40s", "--window", "3s"]),
         ),
+        (
+            "metastable-outage",
+            env!("CARGO_BIN_EXE_metastable"),
+            args(&["--config", &preset("metastable", "outage-held.toml")]),
+        ),
         ("cap", env!("CARGO_BIN_EXE_cap"), args(&["--config", &preset("cap", "partition-strong.toml")])),
+        (
+            "cap-wan",
+            env!("CARGO_BIN_EXE_cap"),
+            args(&["--config", &preset("cap", "latency-weak-wan.toml"), "--nemesis", "every=8s,for=3s,kinds=crash"]),
+        ),
     ];
     for (name, bin, args) in &pages {
         report(bin, args, &root.join(name));

@@ -487,3 +487,16 @@ impl Study for Cap {
         (args.get(1).and_then(|a| a.to_str()) == Some("check")).then(|| check::main(&args[2..]))
     }
 }
+
+#[cfg(test)]
+mod report_tests {
+    use std::path::Path;
+
+    use crate::study::page::check_experiments;
+
+    #[test]
+    fn every_experiment_is_a_command_that_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        check_experiments::<super::Cap>(root).unwrap();
+    }
+}

@@ -180,12 +180,16 @@ pub fn explain(s: &Summary) -> String {
     let cap = s.capacity_rps.map_or("an unbounded number of".to_string(), |c| format!("about {c:.0}"));
     let _ = write!(
         out,
-        "The server works on {} requests at once; each takes {} ms plus {} ms for every request in service, so with every slot busy it serves {cap} requests per second (the dashed line). Clients give up on an attempt after {} s and retry up to {} times (backoff: {}).",
+        "The server works on {} requests at once; each takes {} ms plus {} ms for every request in service, so with every slot busy it serves {cap} requests per second (the dashed line). Clients give up on an attempt after {} s and {} (backoff: {}).",
         p.capacity,
         p.base_latency.as_secs_f64() * 1e3,
         p.concurrency_slope.as_secs_f64() * 1e3,
         secs(p.timeout.as_secs_f64()),
-        p.max_retries,
+        match p.max_retries {
+            0 => "do not retry".to_string(),
+            1 => "retry once".to_string(),
+            n => format!("retry up to {n} times"),
+        },
         p.backoff
     );
     let defences = p.defences();
@@ -347,4 +351,17 @@ pub fn experiments() -> Vec<(&'static str, String)> {
         ),
         ("How big must the spike be? A sweep over its height", format!("{run} --sweep spike-rps=200:400:50 --seeds 3")),
     ]
+}
+
+#[cfg(test)]
+mod report_tests {
+    use std::path::Path;
+
+    use crate::study::page::check_experiments;
+
+    #[test]
+    fn every_experiment_is_a_command_that_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        check_experiments::<super::params::Metastable>(root).unwrap();
+    }
 }

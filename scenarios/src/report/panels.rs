@@ -145,7 +145,8 @@ impl YAxis {
                 let (mut lo, mut hi) = if pos.is_empty() {
                     (0, 1)
                 } else {
-                    (min.log10().floor() as i32, (max * 1.05).log10().ceil() as i32)
+                    // A margin of 5% at both ends: a value on a decade does not sit on the frame.
+                    ((min * 0.95).log10().floor() as i32, (max * 1.05).log10().ceil() as i32)
                 };
                 if hi <= lo {
                     hi = lo + 1;
@@ -418,7 +419,9 @@ mod tests {
         }
         assert_eq!(a.frac(0.0), None, "zero has no place on a log scale: a gap, not a clipped point");
         let one = YAxis::new(Scale::Log, &[100.0], None);
-        assert_eq!((one.lo, one.hi), (100.0, 1000.0), "a single decade still has height");
+        assert_eq!((one.lo, one.hi), (10.0, 1000.0), "a value on a decade is not drawn on the frame");
+        let mid = YAxis::new(Scale::Log, &[200.0, 300.0], None);
+        assert_eq!((mid.lo, mid.hi), (100.0, 1000.0), "one decade around values inside it");
         let lin = YAxis::new(Scale::Linear, &[250.0], None);
         assert_eq!(lin.hi, 300.0, "a value on a round tick gets headroom: {:?}", lin.ticks);
         assert_eq!(YAxis::new(Scale::Linear, &[100.0], Some(100.0)).hi, 100.0, "a fixed top is kept");

@@ -196,7 +196,8 @@ fn single<S: Study>(c: &Common, p: &S::Params) -> Result<ExitCode> {
         }
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         note(&format!("wrote {}", names.join(", ")));
-    } else if let Some(f) = S::generated_faults(p, &summary) {
+    } else if let Some(f) = S::generated_faults(p, &summary).or(c.control.as_ref().and(S::faults(&summary))) {
+        // A nemesis's faults, or a live session's: without --out, stderr is where they are kept.
         note(&format!("# faults of this run (replay with --faults FILE):\n{f}"));
     }
     S::after_run(p, &summary)?;
