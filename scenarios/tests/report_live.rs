@@ -101,6 +101,44 @@ fn a_live_session_over_the_control_socket_replays_from_its_faults_file() {
 }
 
 #[test]
+fn a_live_stop_on_stdin_is_recorded_and_the_replay_stops_at_the_same_instant() {
+    // A command applied at the run's last instant (stop) is in the record: the run waits for
+    // the live session's replies before it reads what the session applied.
+    let dir = temp("stop");
+    let (live, replay) = (dir.join("live"), dir.join("replay"));
+    let mut child = metastable()
+        .args(SHORT)
+        .args(["--realtime", "5", "--control", "stdin", "--out", live.to_str().unwrap()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    writeln!(stdin, "crash client-3").unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    writeln!(stdin, "stop").unwrap();
+    let out = child.wait_with_output().unwrap();
+    drop(stdin);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let faults = std::fs::read_to_string(live.join("faults.txt")).unwrap();
+    let entries: Vec<&str> = faults.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(entries.len(), 2, "{faults}");
+    assert!(entries[0].ends_with(" crash client-3") && entries[1].ends_with(" stop"), "{faults}");
+    let o = metastable()
+        .args(SHORT)
+        .args(["--faults", live.join("faults.txt").to_str().unwrap(), "--out", replay.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let (a, b) = (summary(&live), summary(&replay));
+    assert!(a["end_s"].as_f64().unwrap() < 30.0, "the run stopped early: {}", a["end_s"]);
+    assert_eq!(a, b, "the replay stops where the live run did");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_partition_after_the_spike_is_part_of_the_trigger_not_a_slow_recovery() {
     // Issue 12: with a spike and a partition at 60 s the report said "recovered ... 36 s after
     // the spike ended": the analysis followed only the spike.

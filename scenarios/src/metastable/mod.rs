@@ -211,8 +211,15 @@ pub fn explain(s: &Summary) -> String {
         );
         return out;
     };
-    let causes: Vec<String> =
-        t.causes.iter().map(|c| format!("{} from {} s to {} s", c.kind, secs(c.start_s), secs(c.end_s))).collect();
+    let mut causes: Vec<String> = t
+        .causes
+        .iter()
+        .take(5)
+        .map(|c| format!("{} from {} s to {} s", c.kind, secs(c.start_s), secs(c.end_s)))
+        .collect();
+    if t.causes.len() > 5 {
+        causes.push(format!("and {} more", t.causes.len() - 5));
+    }
     let _ = write!(out, "The trigger (shaded): {}.", causes.join("; "));
     if let Some(d) = &s.phases.during {
         let _ = write!(
@@ -303,10 +310,26 @@ pub fn tables(s: &Summary) -> Vec<Table> {
         tables.push(Table {
             title: "What triggered it".into(),
             header: vec!["cause".into(), "from (s)".into(), "to (s)".into()],
-            rows: t.causes.iter().map(|c| vec![c.kind.clone(), secs(c.start_s), secs(c.end_s)]).collect(),
+            rows: limited(t.causes.iter().map(|c| vec![c.kind.clone(), secs(c.start_s), secs(c.end_s)]), 3),
         });
     }
     tables
+}
+
+/// The most rows a table of the page shows (a nemesis can make thousands of causes).
+pub const MAX_TABLE_ROWS: usize = 50;
+
+/// `rows` up to [`MAX_TABLE_ROWS`], then one row that says how many more (in `summary.json`).
+fn limited(rows: impl Iterator<Item = Vec<String>>, columns: usize) -> Vec<Vec<String>> {
+    let mut rows: Vec<Vec<String>> = rows.collect();
+    if rows.len() > MAX_TABLE_ROWS {
+        let more = rows.len() - MAX_TABLE_ROWS;
+        rows.truncate(MAX_TABLE_ROWS);
+        let mut last = vec![format!("... {more} more (in summary.json)")];
+        last.resize(columns, String::new());
+        rows.push(last);
+    }
+    rows
 }
 
 /// Experiments to try, each with its exact command (from the repository's root).

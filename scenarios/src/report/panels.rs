@@ -90,6 +90,35 @@ pub struct Panels {
     pub panels: Vec<Panel>,
 }
 
+/// The most points a line draws: a longer series is drawn as the smallest and largest value of
+/// each run of windows (so that a spike stays visible), and the figure says so.
+pub const MAX_POINTS: usize = 1600;
+
+/// `points` reduced to at most [`MAX_POINTS`]: per bucket of consecutive points, its smallest
+/// and largest value in the order they came (a bucket with no value is a gap). Returns the
+/// points and the bucket size (1 when nothing was reduced).
+pub fn reduce(points: &[(f64, Option<f64>)]) -> (Vec<(f64, Option<f64>)>, usize) {
+    if points.len() <= MAX_POINTS {
+        return (points.to_vec(), 1);
+    }
+    let k = points.len().div_ceil(MAX_POINTS / 2);
+    let mut out = Vec::with_capacity(MAX_POINTS);
+    for bucket in points.chunks(k) {
+        let values = bucket.iter().filter_map(|&(x, y)| Some((x, y?)));
+        let lo = values.clone().min_by(|a, b| a.1.total_cmp(&b.1));
+        let hi = values.max_by(|a, b| a.1.total_cmp(&b.1));
+        match (lo, hi) {
+            (Some(lo), Some(hi)) => {
+                let (first, second) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+                out.push((first.0, Some(first.1)));
+                out.push((second.0, Some(second.1)));
+            }
+            _ => out.push((bucket[0].0, None)),
+        }
+    }
+    (out, k)
+}
+
 /// Width of the figure.
 pub const WIDTH: f64 = 960.0;
 const LEFT: f64 = 78.0;
@@ -171,9 +200,13 @@ impl YAxis {
     }
 }
 
+/// The most rows of labels above the panels; a label that fits in none is left out (its span
+/// is still shaded).
+const MAX_LABEL_ROWS: usize = 3;
+
 /// Places labels centred at `xs` (with their widths) in rows so that none overlaps another;
-/// returns each label's row.
-fn rows(labels: &[(f64, f64)]) -> Vec<usize> {
+/// returns each label's row, or `None` when it fits in none of [`MAX_LABEL_ROWS`].
+fn rows(labels: &[(f64, f64)]) -> Vec<Option<usize>> {
     let mut ends: Vec<f64> = Vec::new();
     labels
         .iter()
@@ -182,12 +215,13 @@ fn rows(labels: &[(f64, f64)]) -> Vec<usize> {
             match ends.iter().position(|&e| e + 6.0 <= start) {
                 Some(row) => {
                     ends[row] = x + w / 2.0;
-                    row
+                    Some(row)
                 }
-                None => {
+                None if ends.len() < MAX_LABEL_ROWS => {
                     ends.push(x + w / 2.0);
-                    ends.len() - 1
+                    Some(ends.len() - 1)
                 }
+                None => None,
             }
         })
         .collect()
@@ -212,7 +246,7 @@ impl Panels {
         }
         let placed: Vec<(f64, f64)> = labels.iter().map(|(x, l)| (*x, text_width(l))).collect();
         let label_rows = rows(&placed);
-        let strip = (label_rows.iter().max().map_or(0, |r| r + 1)) as f64 * STRIP_ROW;
+        let strip = (label_rows.iter().flatten().max().map_or(0, |r| r + 1)) as f64 * STRIP_ROW;
         let top = 34.0 + strip + PANEL_GAP - 14.0;
         let n = self.panels.len().max(1) as f64;
         let height = top + n * PANEL_H + (n - 1.0) * PANEL_GAP + BOTTOM;
@@ -229,18 +263,19 @@ impl Panels {
             WIDTH / 2.0,
             esc(&self.title)
         );
-        for ((x, label), row) in labels.iter().zip(&label_rows) {
+        for ((x, label), row) in labels.iter().zip(&label_rows).filter_map(|(l, r)| Some((l, (*r)?))) {
             let _ = writeln!(
                 s,
                 r##"<text x="{x:.1}" y="{:.1}" text-anchor="middle" fill="#8a4b12">{}</text>"##,
-                38.0 + *row as f64 * STRIP_ROW,
+                38.0 + row as f64 * STRIP_ROW,
                 esc(label)
             );
         }
         let bottom_of_last = top + n * PANEL_H + (n - 1.0) * PANEL_GAP;
+        let mut bucket = 1;
         for (i, panel) in self.panels.iter().enumerate() {
             let y0 = top + i as f64 * (PANEL_H + PANEL_GAP);
-            self.panel(&mut s, panel, y0, &px);
+            bucket = bucket.max(self.panel(&mut s, panel, y0, &px));
         }
         // x ticks under the last panel; thin grid lines through every panel.
         let (step, _) = axis(x_end);
@@ -262,11 +297,20 @@ impl Panels {
             bottom_of_last + 36.0,
             esc(&self.x_label)
         );
+        if bucket > 1 {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#666">each line: the smallest and largest of every {bucket} points</text>"##,
+                WIDTH - RIGHT,
+                bottom_of_last + 36.0
+            );
+        }
         s.push_str("</svg>\n");
         s
     }
 
-    fn panel(&self, s: &mut String, panel: &Panel, y0: f64, px: &dyn Fn(f64) -> f64) {
+    /// Draws one panel; returns the largest bucket a line was reduced by (1: none).
+    fn panel(&self, s: &mut String, panel: &Panel, y0: f64, px: &dyn Fn(f64) -> f64) -> usize {
         let pw = WIDTH - LEFT - RIGHT;
         let values: Vec<f64> = panel.series.iter().flat_map(|l| l.points.iter().filter_map(|p| p.1)).collect();
         let y = YAxis::new(panel.scale, &values, panel.y_max);
@@ -341,16 +385,19 @@ impl Panels {
                 y0 + PANEL_H / 2.0
             );
         }
+        let mut reduced = 1;
         for l in &panel.series {
+            let (points, k) = reduce(&l.points);
+            reduced = reduced.max(k);
             let mut d = String::new();
             let mut pen_up = true;
             let mut marks = String::new();
-            for &(x, v) in &l.points {
+            for &(x, v) in &points {
                 match v.and_then(py) {
                     Some(yy) => {
                         let _ = write!(d, "{}{:.1},{yy:.1} ", if pen_up { "M" } else { "L" }, px(x));
                         pen_up = false;
-                        if !l.reference && l.points.len() <= 240 {
+                        if !l.reference && points.len() <= 240 {
                             let _ =
                                 write!(marks, r#"<circle cx="{:.1}" cy="{yy:.1}" r="1.8" fill="{}"/>"#, px(x), l.color);
                         }
@@ -373,6 +420,7 @@ impl Panels {
                 s.push('\n');
             }
         }
+        reduced
     }
 }
 
@@ -437,7 +485,9 @@ mod tests {
 
     #[test]
     fn labels_that_would_overlap_go_to_another_row() {
-        assert_eq!(rows(&[(100.0, 50.0), (120.0, 50.0), (300.0, 50.0)]), vec![0, 1, 0]);
+        assert_eq!(rows(&[(100.0, 50.0), (120.0, 50.0), (300.0, 50.0)]), vec![Some(0), Some(1), Some(0)]);
+        let crowded = rows(&[(100.0, 50.0); 5]);
+        assert_eq!(crowded, vec![Some(0), Some(1), Some(2), None, None], "at most three rows");
     }
 
     #[test]
@@ -450,6 +500,24 @@ mod tests {
         assert!(!svg.contains(" id="), "inline SVGs share the page's id space");
         let empty = panels(Scale::Linear, &[]).render();
         assert!(empty.contains(">no data</text>"));
+    }
+
+    #[test]
+    fn a_long_series_is_drawn_as_the_extremes_of_each_bucket() {
+        let mut points: Vec<(f64, Option<f64>)> = (0..100_000).map(|i| (i as f64, Some(1.0))).collect();
+        points[54_321].1 = Some(500.0);
+        points[70_000].1 = None;
+        let (drawn, k) = reduce(&points);
+        assert!(drawn.len() <= MAX_POINTS && k > 1, "{} points, buckets of {k}", drawn.len());
+        assert!(drawn.contains(&(54_321.0, Some(500.0))), "the spike survives");
+        assert!(drawn.windows(2).all(|w| w[0].0 <= w[1].0), "in x order");
+        let few = &points[..10];
+        assert_eq!(reduce(few), (few.to_vec(), 1));
+        let mut big = panels(Scale::Linear, &[]);
+        big.panels[0].series[0].points = points;
+        let svg = big.render();
+        assert!(svg.len() < 200_000, "{} bytes", svg.len());
+        assert!(svg.contains("the smallest and largest of every"));
     }
 
     #[test]
