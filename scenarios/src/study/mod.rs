@@ -1,8 +1,10 @@
 //! What every study shares behind one small interface: its parameters declared once as a table
 //! ([`param`]), from which come its flags, config keys, checks and sweepable names
 //! ([`flags`], [`config`]); the limits of a run ([`limits`]); and output that is written whole
-//! or not at all ([`output`]); and the binary itself ([`run`]: one run, sweeps, shards, merges,
-//! exit codes). A study implements [`Study`] and writes only what is its own.
+//! or not at all ([`output`]); the report page of a run ([`page`]); and the binary itself
+//! ([`run`]: one run, sweeps, shards, merges, exit codes). A study implements [`Study`] and
+//! writes only what is its own; what its page adds (explanation, charts, tables, experiments)
+//! has defaults, so a study that adds nothing still gets a page.
 
 pub mod config;
 pub mod drive;

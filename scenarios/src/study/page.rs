@@ -45,6 +45,17 @@ pub fn page<S: Study>(p: &S::Params, summary: &S::Summary, files: &[String]) -> 
     }
 }
 
+/// The page's body of one run of study `S` (no `<html>` around it, charts inline), for a server
+/// that embeds it in its own page (with [`crate::report::html::STYLE`]).
+pub fn body<S: Study>(p: &S::Params, summary: &S::Summary) -> String {
+    crate::report::html::body(&page::<S>(p, summary, &[]))
+}
+
+/// The whole page of one run of study `S`, as `--out` writes it (without the list of files).
+pub fn html<S: Study>(p: &S::Params, summary: &S::Summary) -> String {
+    crate::report::html::page(&page::<S>(p, summary, &[]))
+}
+
 /// Checks that every experiment of study `S` is a command that runs as written from the
 /// repository at `root`: `cargo run --release --bin NAME -- ARGS` whose arguments parse (paths
 /// under `scenarios/` must exist). The error names the experiment and what is wrong.
@@ -157,5 +168,6 @@ mod tests {
         assert!(html.contains("A study with no report of its own."));
         assert!(html.contains("bare: 7 things"), "the terminal report is on the page");
         assert!(check_experiments::<Bare>(Path::new(".")).is_ok(), "no experiments, nothing to refuse");
+        assert!(super::html::<Bare>(&p, &7).contains(&super::body::<Bare>(&p, &7)), "one body, two wrappers");
     }
 }
