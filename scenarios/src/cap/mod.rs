@@ -223,7 +223,7 @@ pub fn charts(s: &Summary) -> Vec<Figure> {
     vec![Figure {
         name: "chart".into(),
         title: "What consistency costs, over time.".into(),
-        caption: "Top to bottom on one time axis: the latency of reads and writes that succeeded (log scale), the share of operations that succeeded on each side of the partition, and operations per second. Shaded: the partition and any other fault.".into(),
+        caption: "Top to bottom on one time axis: the latency of reads and writes that succeeded (log scale), the share of operations that succeeded on each side of the partition, and operations per second. Shaded: the partition and any other fault. Lines with the same values are drawn over one another (the legend lists them all).".into(),
         svg: chart(s).render(),
     }]
 }

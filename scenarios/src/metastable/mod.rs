@@ -164,7 +164,7 @@ pub fn charts(s: &Summary) -> Vec<Figure> {
     vec![Figure {
         name: "chart".into(),
         title: "The mechanism, panel by panel.".into(),
-        caption: "Top to bottom on one time axis: the load (new requests, and attempts with retries) against the server's capacity; goodput; the server's queue; the work it wasted on clients that had already given up; and latency on a log scale. Shaded: what triggered the overload.".into(),
+        caption: "Top to bottom on one time axis: the load (new requests, and attempts with retries) against the server's capacity; goodput; the server's queue; the work it wasted on clients that had already given up; and latency on a log scale (it stops where no request succeeds any more). Shaded: what triggered the overload.".into(),
         svg: chart(s).render(),
     }]
 }
