@@ -270,6 +270,9 @@ pub type Answer = Result<SimTime, ControlError>;
 pub(crate) enum Request {
     /// A command, and where to answer (if anyone waits).
     Command(Command, Option<oneshot::Sender<Answer>>),
+    /// A command from outside the run (another thread: live control): it applies between
+    /// instants, never in the middle of one, so that a recorded session replays exactly.
+    External(Command, Option<oneshot::Sender<Answer>>),
     /// A question about the state of the run.
     Status(oneshot::Sender<Result<Status, ControlError>>),
 }
@@ -301,11 +304,22 @@ pub struct ControlHandle {
     /// Commands sent and not yet taken by the sim: lets the sim skip the channel when it is empty.
     pending: Arc<AtomicUsize>,
     names: Arc<[String]>,
+    /// Held outside the run (by [`crate::Sim::control`]) rather than by a node.
+    external: bool,
 }
 
 impl ControlHandle {
     pub(crate) fn new(tx: mpsc::Sender<Request>, pending: Arc<AtomicUsize>, names: Arc<[String]>) -> Self {
-        ControlHandle { tx, pending, names }
+        ControlHandle { tx, pending, names, external: false }
+    }
+
+    /// The same channel, for use outside the run.
+    pub(crate) fn outside(&self) -> Self {
+        ControlHandle { external: true, ..self.clone() }
+    }
+
+    fn command(&self, command: Command, reply: Option<oneshot::Sender<Answer>>) -> Request {
+        if self.external { Request::External(command, reply) } else { Request::Command(command, reply) }
     }
 
     fn send(&self, req: Request) -> Result<(), ControlError> {
@@ -318,13 +332,13 @@ impl ControlHandle {
 
     /// Sends a command without waiting; its outcome is traced and counted.
     pub fn submit(&self, command: Command) -> Result<(), ControlError> {
-        self.send(Request::Command(command, None))
+        self.send(self.command(command, None))
     }
 
     /// Sends a command; the returned [`Reply`] resolves when the sim has applied or refused it.
     pub fn request(&self, command: Command) -> Reply<SimTime> {
         let (tx, rx) = oneshot::channel();
-        let sent = self.send(Request::Command(command, Some(tx))).is_ok();
+        let sent = self.send(self.command(command, Some(tx))).is_ok();
         Reply { rx: sent.then_some(rx) }
     }
 

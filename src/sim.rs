@@ -330,9 +330,11 @@ impl<M: Message> Sim<M> {
         SimBuilder::new(seed)
     }
 
-    /// A handle to send commands, from this thread or another.
+    /// A handle to send commands, from this thread or another. Its commands apply between
+    /// instants (after everything due at the current one, before anything due later), so that a
+    /// live session recorded with the instants replays exactly as a script.
     pub fn control(&self) -> ControlHandle {
-        self.control.clone()
+        self.control.outside()
     }
 
     /// The id of the node called `name`.

@@ -24,6 +24,7 @@ use faultline::{ControlHandle, SimRng, derive_rng};
 
 use crate::line::{Line, LineSplitter};
 use crate::parse::parse_live;
+use crate::record::Recording;
 use crate::schedule::commands;
 use crate::select::Resolver;
 
@@ -77,6 +78,8 @@ struct Operator {
     resolver: Resolver,
     rng: SimRng,
     count: u64,
+    /// What was applied, with the virtual instants, for the run's `faults.txt`.
+    recording: Recording,
 }
 
 impl Operator {
@@ -126,10 +129,16 @@ impl Operator {
         let mut replies = Vec::new();
         for command in applied.commands {
             let words = command.describe(self.resolver.names());
-            replies.push(match self.control.request(command).wait() {
-                Ok(t) => format!("t={t} applied: {words}"),
+            self.recording.begin();
+            let reply = match self.control.request(command.clone()).wait() {
+                Ok(t) => {
+                    self.recording.record(t, &command, self.resolver.names());
+                    format!("t={t} applied: {words}")
+                }
                 Err(e) => format!("error: {words}: {e}"),
-            });
+            };
+            self.recording.end();
+            replies.push(reply);
         }
         replies.join("\n")
     }
@@ -201,13 +210,27 @@ impl LiveControl {
         seed: u64,
         limits: LiveLimits,
     ) -> io::Result<Self> {
+        LiveControl::start_recorded(source, control, resolver, seed, limits, Recording::default())
+    }
+
+    /// [`start_with`](Self::start_with), writing every applied command into `recording` with
+    /// the virtual instant it applied, so that the session can be replayed as a script.
+    pub fn start_recorded(
+        source: ControlSource,
+        control: ControlHandle,
+        resolver: Resolver,
+        seed: u64,
+        limits: LiveLimits,
+        recording: Recording,
+    ) -> io::Result<Self> {
         if limits.reply_timeout.is_zero() || limits.max_line == 0 || limits.max_clients == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("live control limits must be above zero, found {limits:?}"),
             ));
         }
-        let op = Arc::new(Mutex::new(Operator { control, resolver, rng: derive_rng(seed, "live", 0), count: 0 }));
+        let op =
+            Arc::new(Mutex::new(Operator { control, resolver, rng: derive_rng(seed, "live", 0), count: 0, recording }));
         let shared = Arc::new(Shared {
             stop: AtomicBool::new(false),
             socket: Mutex::new(None),
@@ -426,7 +449,13 @@ mod tests {
             .unwrap();
         let (control, names) = (sim.control(), sim.names().to_vec());
         drop(sim);
-        Mutex::new(Operator { control, resolver: Resolver::new(&names), rng: derive_rng(1, "live", 0), count: 0 })
+        Mutex::new(Operator {
+            control,
+            resolver: Resolver::new(&names),
+            rng: derive_rng(1, "live", 0),
+            count: 0,
+            recording: Recording::default(),
+        })
     }
 
     fn session(input: &[u8], limits: &LiveLimits) -> Vec<String> {

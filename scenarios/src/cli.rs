@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use clap::Args;
 use faultline::{ControlHandle, Message, Sim, SimTime, TraceFormat, TraceOutput, TraceSink};
 use faultline_faults::{
-    ControlSource, LiveControl, LiveLimits, Nemesis, Resolver, Script, Timeline, compile_limited, parse_script,
+    ControlSource, LiveControl, LiveLimits, Nemesis, Recording, Resolver, Script, Timeline, compile_limited,
+    parse_script,
 };
 
 use crate::study::RunLimits;
@@ -118,17 +119,18 @@ impl FaultPlan {
 }
 
 /// Starts live control, if asked for, with lines of at most `max_line` bytes
-/// (`--max-control-line`).
+/// (`--max-control-line`), every applied command written into `recording`.
 pub fn start_live(
     source: Option<&ControlSource>,
     control: ControlHandle,
     resolver: Resolver,
     seed: u64,
     max_line: u64,
+    recording: Recording,
 ) -> Result<Option<LiveControl>, InputError> {
     let limits = LiveLimits { max_line: usize::try_from(max_line).unwrap_or(usize::MAX), ..LiveLimits::default() };
     source
-        .map(|s| LiveControl::start_with(s.clone(), control, resolver, seed, limits))
+        .map(|s| LiveControl::start_recorded(s.clone(), control, resolver, seed, limits, recording))
         .transpose()
         .map_err(|e| InputError(format!("--control: {e}")))
 }

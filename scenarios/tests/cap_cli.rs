@@ -217,7 +217,10 @@ fn out_writes_the_summary_and_the_windows() {
     let summary: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["params"]["duration"], "4s");
     let csv = std::fs::read_to_string(dir.join("windows.csv")).unwrap();
-    assert!(csv.starts_with("t_s,reads,writes,ok,failed,p50_ms\n"), "{csv}");
+    assert!(
+        csv.starts_with("t_s,reads,writes,ok,failed,p50_ms,read_p50_ms,read_p99_ms,write_p50_ms,write_p99_ms,"),
+        "{csv}"
+    );
     assert_eq!(csv.lines().count(), 5);
     std::fs::remove_dir_all(&dir).unwrap();
 }

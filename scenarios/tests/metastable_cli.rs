@@ -171,9 +171,9 @@ fn out_writes_summary_windows_and_chart_and_a_nemesis_run_replays_from_its_fault
         assert!(first.join(file).exists(), "{file}");
     }
     let csv = std::fs::read_to_string(first.join("windows.csv")).unwrap();
-    assert!(
-        csv.starts_with("t_s,offered,attempts,retries,goodput,timeouts,shed,late,queue,concurrency,p50_ms,p99_ms\n")
-    );
+    assert!(csv.starts_with(
+        "t_s,offered,attempts,retries,goodput,timeouts,shed,late,queue,concurrency,p50_ms,p99_ms,wasted\n"
+    ));
     assert_eq!(csv.lines().count(), 61);
     let svg = std::fs::read_to_string(first.join("chart.svg")).unwrap();
     assert!(svg.contains("<svg") && svg.contains(">spike</text>") && svg.contains(">goodput</text>"));

@@ -126,6 +126,8 @@ pub(crate) struct State {
     pub(crate) nodes: Vec<NodeSlot>,
     control_rx: mpsc::Receiver<Request>,
     control_pending: Arc<AtomicUsize>,
+    /// A command from outside that arrived in the middle of an instant, for after it.
+    deferred: Option<Request>,
     pub(crate) control_stats: ControlStats,
     pub(crate) names: Arc<[String]>,
     deadline: SimTime,
@@ -175,6 +177,7 @@ impl Kernel {
                 nodes,
                 control_rx,
                 control_pending,
+                deferred: None,
                 control_stats: ControlStats::default(),
                 names,
                 deadline: SimTime::ZERO,
@@ -321,9 +324,20 @@ impl Kernel {
                 if st.outcome.is_some() || st.pace_wait {
                     return;
                 }
-                match st.take_request() {
+                // What is due now runs before a command from outside the run, which applies
+                // between instants, never in the middle of one (see `live_instant`); a node's
+                // own commands apply at once.
+                let due_now = st.queue.next_time() == Some(self.now());
+                match st.take_request_unless(due_now) {
                     Some(req) => {
-                        restart.extend(st.answer(req, self.now()));
+                        let now = self.now();
+                        let at = if matches!(req, Request::External(..)) {
+                            live_instant(now, now, st.queue.next_time().map_or(st.deadline, |t| t.min(st.deadline)))
+                        } else {
+                            now
+                        };
+                        self.shared.set_now(at);
+                        restart.extend(st.answer(req, at));
                     }
                     None => {
                         let next = st.queue.next_time();
@@ -340,7 +354,12 @@ impl Kernel {
                             Some(t) => {
                                 self.shared.set_now(t);
                                 st.instants += 1;
-                                while let Some(event) = st.queue.pop_due(t) {
+                                // A stop ends the instant too: what was due after it stays
+                                // undone, as when a live stop applies before the instant's
+                                // events (so that a recorded live session replays exactly).
+                                while st.outcome.is_none()
+                                    && let Some(event) = st.queue.pop_due(t)
+                                {
                                     st.events += 1;
                                     restart.extend(st.dispatch(event, t));
                                 }
@@ -375,7 +394,11 @@ impl Kernel {
             match st.control_rx.recv_timeout(timeout) {
                 Ok(req) => {
                     st.control_pending.fetch_sub(1, Ordering::AcqRel);
-                    let at = pace.virtual_now().clamp(self.now(), target);
+                    let at = if matches!(req, Request::External(..)) {
+                        live_instant(self.now(), pace.virtual_now(), target)
+                    } else {
+                        pace.virtual_now().clamp(self.now(), target)
+                    };
                     self.shared.set_now(at);
                     restart.extend(st.answer(req, at));
                 }
@@ -405,6 +428,23 @@ impl Kernel {
 impl State {
     /// The next command sent on the control channel, if any (without touching the channel when
     /// nothing was sent).
+    /// [`State::take_request`], but with `busy` (events still due now) a command from outside
+    /// the run is left for later: it is put back at the head of the line.
+    fn take_request_unless(&mut self, busy: bool) -> Option<Request> {
+        if busy && let Some(Request::External(..)) = self.deferred.as_ref() {
+            return None;
+        }
+        if let Some(req) = self.deferred.take() {
+            return Some(req);
+        }
+        let req = self.take_request()?;
+        if busy && matches!(req, Request::External(..)) {
+            self.deferred = Some(req);
+            return None;
+        }
+        Some(req)
+    }
+
     fn take_request(&mut self) -> Option<Request> {
         if self.control_pending.load(Ordering::Acquire) == 0 {
             return None;
@@ -451,7 +491,7 @@ impl State {
     /// replies to the sender.
     fn answer(&mut self, req: Request, now: SimTime) -> Option<NodeId> {
         let (command, reply) = match req {
-            Request::Command(command, reply) => (command, reply),
+            Request::Command(command, reply) | Request::External(command, reply) => (command, reply),
             Request::Status(reply) => {
                 let _ = reply.send(Ok(self.status(now)));
                 return None;
@@ -554,6 +594,15 @@ impl State {
         }
         Ok(None)
     }
+}
+
+/// The instant a command from outside the run (live control) applies, wished for at `wish`,
+/// when the sim is idle at `now` (whose events have all run) and the next event is at `next`:
+/// after `now` and at most `next`. A scheduled command at that instant applies at the same
+/// point (before the instant's events), so a recorded live session replays exactly.
+fn live_instant(now: SimTime, wish: SimTime, next: SimTime) -> SimTime {
+    let after = SimTime::from_nanos(now.as_nanos().saturating_add(1));
+    wish.max(after).min(next).max(now)
 }
 
 /// The future the runtime blocks on: waits for the run's outcome, and in live runs does the

@@ -189,7 +189,12 @@ impl Node<Msg> for Client {
                     let _ = tx.send(outcome);
                 }
                 // The attempt already timed out: the server worked for nobody.
-                None => metric::LATE.add(1),
+                None => {
+                    metric::LATE.add(1);
+                    if outcome == Outcome::Ok {
+                        metric::WASTED.add(1);
+                    }
+                }
             }
         }
     }

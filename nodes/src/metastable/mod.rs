@@ -83,6 +83,9 @@ pub mod metric {
     pub static SHED_OLDEST: Counter = Counter::new("shed_oldest");
     /// Replies that came after their attempt timed out: work done for nobody.
     pub static LATE: Counter = Counter::new("late");
+    /// Of the late replies, those the server served (not refusals): service time the server
+    /// spent on attempts whose clients had already given up.
+    pub static WASTED: Counter = Counter::new("wasted");
     /// Requests that gave up.
     pub static FAILED: Counter = Counter::new("failed");
     /// Server drops of expired requests.

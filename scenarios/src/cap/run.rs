@@ -7,8 +7,8 @@
 use std::time::{Duration, Instant};
 
 use faultline::check::{Checker, ModelKind, Verdict};
-use faultline::{Command, SimTime};
-use faultline_faults::Resolver;
+use faultline::{Command, NodeId, SimTime};
+use faultline_faults::{Resolver, fault_spans};
 use faultline_nodes::cap::analysis::{self, Availability, OpStats, Pacelc, Span, Visibility};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{Msg, Observer, OpKind, Outcome, check_history, history, install, to_json_lines};
@@ -76,6 +76,45 @@ pub struct Window {
     pub failed: u64,
     /// Median latency of the successful ones (ms).
     pub p50_ms: Option<f64>,
+    /// Median latency of the successful reads (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_p50_ms: Option<f64>,
+    /// 99th percentile latency of the successful reads (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_p99_ms: Option<f64>,
+    /// Median latency of the successful writes (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_p50_ms: Option<f64>,
+    /// 99th percentile latency of the successful writes (ms).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub write_p99_ms: Option<f64>,
+    /// With a partition, the operations of the majority side's clients: ended, and succeeded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub majority: Option<SideCount>,
+    /// With a partition, the operations of the minority side's clients.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minority: Option<SideCount>,
+}
+
+/// Operations of one side's clients in one window.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct SideCount {
+    /// Operations that ended.
+    pub attempted: u64,
+    /// Of which succeeded.
+    pub ok: u64,
+}
+
+/// A span of time with a fault in force: the partition, or faults from `--faults`, the nemesis
+/// or live commands.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultWindow {
+    /// What (`partition`, `crash + partition`).
+    pub kind: String,
+    /// Start (s).
+    pub start_s: f64,
+    /// End (s).
+    pub end_s: f64,
 }
 
 /// The study's result: the `--json` object and `summary.json`.
@@ -113,8 +152,10 @@ pub struct Summary {
     pub check: Option<CheckReport>,
     /// The PACELC cell, with the measured numbers behind it.
     pub pacelc: Pacelc,
-    /// The faults applied, as a script (from --faults and --nemesis).
+    /// The faults applied, as a script (from --faults, --nemesis and live commands).
     pub faults: Option<String>,
+    /// When faults were in force: the partition, and the spans of the other faults.
+    pub fault_windows: Vec<FaultWindow>,
     /// Why the run stopped before its end, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
@@ -131,31 +172,66 @@ pub struct Summary {
 /// Background replication resends after the load (the nodes' default), for the drain.
 const DRAIN_EXTRA: Duration = Duration::from_millis(500);
 
-fn windows(obs: &Observations, width: Duration, end: Duration) -> Vec<Window> {
+/// The `q` quantile of sorted latencies, by nearest rank, in ms.
+fn quantile_ms(sorted: &[Duration], q: f64) -> Option<f64> {
+    let last = sorted.len().checked_sub(1)?;
+    Some(sorted[((last as f64) * q).round() as usize].as_secs_f64() * 1e3)
+}
+
+/// The run's windows (by the operations' invoke times); `sides` are the partition's majority
+/// and minority nodes, when there is one.
+fn windows(obs: &Observations, width: Duration, end: Duration, sides: Option<&[Vec<NodeId>]>) -> Vec<Window> {
     let n = end.as_nanos().div_ceil(width.as_nanos().max(1)) as usize;
-    let mut lat: Vec<Vec<Duration>> = vec![Vec::new(); n];
+    let mut lat: Vec<[Vec<Duration>; 3]> = vec![Default::default(); n];
+    let side_count = sides.map(|_| SideCount::default());
     let mut out: Vec<Window> = (0..n)
-        .map(|i| Window { t_s: (width * i as u32).as_secs_f64(), reads: 0, writes: 0, ok: 0, failed: 0, p50_ms: None })
+        .map(|i| Window {
+            t_s: (width * i as u32).as_secs_f64(),
+            reads: 0,
+            writes: 0,
+            ok: 0,
+            failed: 0,
+            p50_ms: None,
+            read_p50_ms: None,
+            read_p99_ms: None,
+            write_p50_ms: None,
+            write_p99_ms: None,
+            majority: side_count,
+            minority: side_count,
+        })
         .collect();
     for op in obs.ops.iter().filter(|o| o.outcome != Outcome::Pending) {
-        let i = (op.invoke.as_nanos() as u128 / width.as_nanos().max(1)) as usize;
+        let i = (u128::from(op.invoke.as_nanos()) / width.as_nanos().max(1)) as usize;
         let Some(w) = out.get_mut(i) else { continue };
         match op.kind {
             OpKind::Read => w.reads += 1,
             OpKind::Write => w.writes += 1,
         }
-        if op.outcome == Outcome::Ok {
+        let ok = op.outcome == Outcome::Ok;
+        if ok {
             w.ok += 1;
-            lat[i].extend(op.latency());
+            lat[i][0].extend(op.latency());
+            lat[i][if op.kind == OpKind::Read { 1 } else { 2 }].extend(op.latency());
         } else {
             w.failed += 1;
         }
+        if let Some(sides) = sides {
+            for (count, side) in [&mut w.majority, &mut w.minority].into_iter().zip(sides) {
+                if let Some(c) = count.as_mut().filter(|_| side.contains(&op.node)) {
+                    c.attempted += 1;
+                    c.ok += u64::from(ok);
+                }
+            }
+        }
     }
     for (w, l) in out.iter_mut().zip(&mut lat) {
-        l.sort_unstable();
-        if !l.is_empty() {
-            w.p50_ms = Some(l[(l.len() - 1) / 2].as_secs_f64() * 1e3);
+        for l in l.iter_mut() {
+            l.sort_unstable();
         }
+        // The lower median, as before.
+        w.p50_ms = l[0].get(l[0].len().saturating_sub(1) / 2).map(|d| d.as_secs_f64() * 1e3);
+        (w.read_p50_ms, w.read_p99_ms) = (quantile_ms(&l[1], 0.5), quantile_ms(&l[1], 0.99));
+        (w.write_p50_ms, w.write_p99_ms) = (quantile_ms(&l[2], 0.5), quantile_ms(&l[2], 0.99));
     }
     out
 }
@@ -268,8 +344,17 @@ pub fn run(
         check,
         pacelc: analysis::pacelc(&plan.cluster, &obs, by_side.map(|s| s.minority)),
         faults: (!faults.script.entries.is_empty()).then(|| faults.script.to_string()),
+        fault_windows: span
+            .map(|s| FaultWindow { kind: "partition".into(), start_s: s.from.as_secs_f64(), end_s: s.to.as_secs_f64() })
+            .into_iter()
+            .chain(fault_spans(&faults.timeline.commands, report.end).into_iter().map(|s| FaultWindow {
+                kind: s.label(),
+                start_s: s.from.as_secs_f64(),
+                end_s: s.to.as_secs_f64(),
+            }))
+            .collect(),
         incomplete,
-        windows: windows(&obs, params.window, params.duration),
+        windows: windows(&obs, params.window, params.duration, cut.as_ref().map(|(_, sides)| &sides[..])),
         history: params.history.as_ref().map(|_| to_json_lines(&history(&obs))),
         check_wall_s,
     };

@@ -18,8 +18,11 @@ pub struct Counts {
     pub timeouts: u64,
     /// Attempts rejected, shed or dropped.
     pub shed: u64,
-    /// Replies that came after their client had given up: the server's wasted work.
+    /// Replies that came after their client had given up.
     pub late: u64,
+    /// Of those, the ones the server served (not refusals): its wasted work.
+    #[serde(default)]
+    pub wasted: u64,
 }
 
 impl std::iter::Sum for Counts {
@@ -32,6 +35,7 @@ impl std::iter::Sum for Counts {
             timeouts: a.timeouts + b.timeouts,
             shed: a.shed + b.shed,
             late: a.late + b.late,
+            wasted: a.wasted + b.wasted,
         })
     }
 }
@@ -69,8 +73,14 @@ pub struct Phase {
     pub goodput_ratio: f64,
     /// Attempts / offered.
     pub retry_amplification: f64,
-    /// Wasted replies per second.
+    /// Late replies per second.
     pub late_rps: f64,
+    /// Attempts served for clients that had already given up, per second.
+    #[serde(default)]
+    pub wasted_rps: f64,
+    /// Longest server queue in the phase.
+    #[serde(default)]
+    pub max_queue: i64,
     /// Median latency of successes (ms).
     pub p50_ms: Option<f64>,
     /// 99th percentile latency of successes (ms).
@@ -88,26 +98,32 @@ pub struct Phases {
     pub after: Option<Phase>,
 }
 
-/// Sums windows `range` into a phase; `percentiles` gives p50/p99 (ms) over the same windows.
+/// Sums windows `range` into a phase, in a run whose windows end at `end_s` (a partial last
+/// window counts for the time it covered, not for a whole window); `percentiles` gives p50/p99
+/// (ms) over the same windows.
 pub fn phase(
     windows: &[Window],
     range: std::ops::Range<usize>,
     width_s: f64,
+    end_s: f64,
     percentiles: &dyn Fn(std::ops::Range<usize>) -> (Option<f64>, Option<f64>),
 ) -> Phase {
     let ws = &windows[range.clone()];
-    let secs = (ws.len() as f64 * width_s).max(f64::MIN_POSITIVE);
+    let (from, to) = (range.start as f64 * width_s, (range.end as f64 * width_s).min(end_s));
+    let secs = (to - from).max(f64::MIN_POSITIVE);
     let c: Counts = ws.iter().map(|w| w.counts).sum();
     let (offered, goodput) = (c.offered as f64, c.goodput as f64);
     let (p50_ms, p99_ms) = percentiles(range.clone());
     Phase {
-        start_s: range.start as f64 * width_s,
-        end_s: range.end as f64 * width_s,
+        start_s: from,
+        end_s: to.max(from),
         offered_rps: offered / secs,
         goodput_rps: goodput / secs,
         goodput_ratio: if offered > 0.0 { goodput / offered } else { 1.0 },
         retry_amplification: if offered > 0.0 { c.attempts as f64 / offered } else { 0.0 },
         late_rps: c.late as f64 / secs,
+        wasted_rps: c.wasted as f64 / secs,
+        max_queue: ws.iter().map(|w| w.queue).max().unwrap_or(0),
         p50_ms,
         p99_ms,
     }
@@ -176,10 +192,10 @@ pub fn verdict(phases: &Phases, recovery_s: Option<f64>, trigger: &str, after_s:
             after.retry_amplification
         ),
         None => format!(
-            "metastable: goodput stayed at {} of offered load for {after_s:.0} s after the {trigger} ended; retries made up {} of the attempts, and the server answered {:.0} attempts/s whose clients had already given up",
+            "metastable: goodput stayed at {} of offered load for {after_s:.0} s after the {trigger} ended; retries made up {} of the attempts, and the server served {:.0} attempts/s whose clients had already given up",
             pct(after.goodput_ratio),
             pct(retry_share(after)),
-            after.late_rps
+            after.wasted_rps
         ),
     }
 }
@@ -209,19 +225,21 @@ mod tests {
     #[test]
     fn phases_sum_their_windows() {
         let ws = vec![w(100, 100), w(200, 50)];
-        let p = phase(&ws, 0..2, 1.0, &|_| (Some(1.0), Some(2.0)));
+        let p = phase(&ws, 0..2, 1.0, 2.0, &|_| (Some(1.0), Some(2.0)));
         assert_eq!(p.offered_rps, 150.0);
+        let partial = phase(&ws, 0..2, 1.0, 1.5, &|_| (None, None));
+        assert_eq!((partial.end_s, partial.offered_rps), (1.5, 200.0), "a half last window counts half a second");
         assert_eq!(p.goodput_ratio, 0.5);
         assert_eq!(p.p99_ms, Some(2.0));
     }
 
     #[test]
     fn verdicts_say_what_and_why() {
-        let down = Phase { goodput_ratio: 0.03, retry_amplification: 4.0, late_rps: 240.0, ..Phase::default() };
+        let down = Phase { goodput_ratio: 0.03, retry_amplification: 4.0, wasted_rps: 240.0, ..Phase::default() };
         let phases = Phases { before: Phase::default(), during: None, after: Some(down) };
         assert_eq!(
             verdict(&phases, None, "spike", 70.0),
-            "metastable: goodput stayed at 3% of offered load for 70 s after the spike ended; retries made up 75% of the attempts, and the server answered 240 attempts/s whose clients had already given up"
+            "metastable: goodput stayed at 3% of offered load for 70 s after the spike ended; retries made up 75% of the attempts, and the server served 240 attempts/s whose clients had already given up"
         );
     }
 }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::run::Summary;
 use super::sweep::Row;
 use crate::cli::{FaultArgs, InputError, TraceArgs};
+use crate::report::{Figure, Table};
 use crate::study::param::{FAULTS, NEMESIS};
 use crate::study::{Kind, Param, RunId, RunLimits, Speed, Study};
 
@@ -283,14 +284,31 @@ impl Study for Metastable {
     }
 
     fn files(s: &Summary) -> Vec<(&'static str, Vec<u8>)> {
-        let mut files = vec![
-            ("windows.csv", super::windows_csv(s).into_bytes()),
-            ("chart.svg", super::chart(s).render().into_bytes()),
-        ];
-        if let Some(f) = &s.faults {
-            files.push(("faults.txt", f.clone().into_bytes()));
-        }
-        files
+        vec![("windows.csv", super::windows_csv(s).into_bytes())]
+    }
+
+    fn verdict(s: &Summary) -> String {
+        s.verdict.clone()
+    }
+
+    fn explain(s: &Summary) -> String {
+        super::explain(s)
+    }
+
+    fn experiments() -> Vec<(&'static str, String)> {
+        super::experiments()
+    }
+
+    fn charts(s: &Summary) -> Vec<Figure> {
+        super::charts(s)
+    }
+
+    fn tables(s: &Summary) -> Vec<Table> {
+        super::tables(s)
+    }
+
+    fn faults(s: &Summary) -> Option<&str> {
+        s.faults.as_deref()
     }
 
     fn generated_faults<'a>(p: &Params, s: &'a Summary) -> Option<&'a str> {

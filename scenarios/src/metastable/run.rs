@@ -3,7 +3,7 @@
 
 use faultline::metrics::{MetricView, WindowStats};
 use faultline::{LinkConfig, MetricsReport, RunOutcome, Sim, SimBuilder, SimTime};
-use faultline_faults::Resolver;
+use faultline_faults::{Resolver, fault_spans};
 use faultline_nodes::metastable::{Client, Msg, Server, metric};
 use serde::{Deserialize, Serialize};
 
@@ -13,14 +13,30 @@ use crate::cli::{FaultArgs, FaultPlan, InputError, TraceArgs};
 use crate::study::drive::{Driven, Driver};
 use crate::study::{RunLimits, Study};
 
-/// What set the system off.
+/// What set the system off: from the first cause's start to the last one's end.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trigger {
-    /// `spike`, `ramp` or `fault`.
+    /// `spike`, `ramp` or `fault`, or both (`spike and faults`).
     pub kind: String,
     /// Start (s).
     pub start_s: f64,
     /// End (s).
+    pub end_s: f64,
+    /// Each cause: the load's spike or ramp, and each span of time during which faults (from
+    /// the script, the nemesis or live commands) were active.
+    #[serde(default)]
+    pub causes: Vec<Cause>,
+}
+
+/// One cause of the trigger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Cause {
+    /// `spike`, `ramp`, or the faults active (`partition + crash`).
+    pub kind: String,
+    /// Start (s).
+    pub start_s: f64,
+    /// End (s): when the spike ended or the last of the faults was undone (the end of the run
+    /// for one never undone).
     pub end_s: f64,
 }
 
@@ -55,6 +71,9 @@ pub struct Summary {
     pub recovery_s: Option<f64>,
     /// What happened, in words.
     pub verdict: String,
+    /// When the run's windows end (s): `--duration`, or earlier when the run was stopped.
+    #[serde(default)]
+    pub end_s: f64,
     /// Counts over the run.
     pub totals: Totals,
     /// The faults applied, as a script (from --faults and --nemesis).
@@ -113,6 +132,7 @@ fn windows(metrics: &MetricsReport, n: usize, width: f64) -> Vec<Window> {
     );
     let (timeouts, late, shed) =
         (count(metric::TIMEOUTS.name()), count(metric::LATE.name()), count(metric::SHED.name()));
+    let wasted = count(metric::WASTED.name());
     let (expired, unfinishable) = (count(metric::EXPIRED.name()), count(metric::UNFINISHABLE.name()));
     let (queue, concurrency) = (series(metric::QUEUE.name(), |w| w.max), series(metric::CONCURRENCY.name(), |w| w.max));
     let latency = metrics.metric(metric::LATENCY.name()).map(|m| m.windows()).unwrap_or_default();
@@ -128,6 +148,7 @@ fn windows(metrics: &MetricsReport, n: usize, width: f64) -> Vec<Window> {
                 timeouts: timeouts[i],
                 shed: shed[i] + expired[i] + unfinishable[i],
                 late: late[i],
+                wasted: wasted[i],
             },
             queue: queue[i] as i64,
             concurrency: concurrency[i] as i64,
@@ -137,20 +158,34 @@ fn windows(metrics: &MetricsReport, n: usize, width: f64) -> Vec<Window> {
         .collect()
 }
 
-/// The spike or ramp of the load, or else the span of the fault schedule.
-fn trigger(params: &Params, plan: &FaultPlan) -> Option<Trigger> {
-    match params.load {
-        LoadKind::Spike | LoadKind::Ramp => Some(Trigger {
+/// Every cause, the spike or ramp of the load and each span of active faults (script, nemesis
+/// and live commands alike), and the trigger they make together: from the first start to the
+/// last end. Bug pinned by `a_partition_after_the_spike_extends_the_trigger`: with a spike and a
+/// partition at 60 s the analysis followed only the spike, and called the partition's outage a
+/// slow recovery from the spike.
+fn trigger(params: &Params, plan: &FaultPlan, end: SimTime) -> Option<Trigger> {
+    let mut causes = Vec::new();
+    if matches!(params.load, LoadKind::Spike | LoadKind::Ramp) {
+        causes.push(Cause {
             kind: format!("{:?}", params.load).to_lowercase(),
             start_s: params.spike_start.as_secs_f64(),
             end_s: (params.spike_start + params.spike_duration).as_secs_f64(),
-        }),
-        LoadKind::Constant => plan.timeline.span().map(|(a, b)| Trigger {
-            kind: "fault".into(),
-            start_s: a.as_secs_f64(),
-            end_s: b.as_secs_f64(),
-        }),
+        });
     }
+    let faults: Vec<Cause> = fault_spans(&plan.timeline.commands, end)
+        .into_iter()
+        .map(|s| Cause { kind: s.label(), start_s: s.from.as_secs_f64(), end_s: s.to.as_secs_f64() })
+        .collect();
+    let kind = match (causes.first(), faults.is_empty()) {
+        (Some(load), true) => load.kind.clone(),
+        (Some(load), false) => format!("{} and the faults", load.kind),
+        (None, false) => "fault".to_string(),
+        (None, true) => return None,
+    };
+    causes.extend(faults);
+    let start_s = causes.iter().map(|c| c.start_s).fold(f64::INFINITY, f64::min);
+    let end_s = causes.iter().map(|c| c.end_s).fold(0.0, f64::max);
+    Some(Trigger { kind, start_s, end_s, causes })
 }
 
 /// Seconds for a message: whole when whole, else as few decimals as needed.
@@ -162,6 +197,7 @@ fn fmt_s(s: f64) -> String {
 fn analyze(
     windows: &[Window],
     width: f64,
+    end_s: f64,
     trigger: Option<&Trigger>,
     settle: f64,
     latency: Option<&MetricView>,
@@ -175,15 +211,16 @@ fn analyze(
         _ => (None, None),
     };
     let Some(t) = trigger else {
-        let phases = Phases { before: analysis::phase(windows, 0..n, width, &percentiles), during: None, after: None };
+        let phases =
+            Phases { before: analysis::phase(windows, 0..n, width, end_s, &percentiles), during: None, after: None };
         let verdict = analysis::verdict(&phases, None, "trigger", 0.0);
         return (phases, None, verdict);
     };
     let idx = |s: f64| ((s / width).ceil() as usize).min(n);
     let (start, stop, settled) = (((t.start_s / width).floor() as usize).min(n), idx(t.end_s), idx(t.end_s + settle));
-    let before = analysis::phase(windows, 0..start, width, &percentiles);
-    let during = analysis::phase(windows, start..stop.max(start), width, &percentiles);
-    let after = analysis::phase(windows, settled..n.max(settled), width, &percentiles);
+    let before = analysis::phase(windows, 0..start, width, end_s, &percentiles);
+    let during = analysis::phase(windows, start..stop.max(start), width, end_s, &percentiles);
+    let after = analysis::phase(windows, settled..n.max(settled), width, end_s, &percentiles);
     let k = ((5.0 / width).ceil() as usize).max(1);
     let phases = Phases { before, during: Some(during), after: Some(after) };
     let after_windows = n.saturating_sub(settled);
@@ -207,7 +244,7 @@ fn analyze(
     }
     let base = if start > 0 { phases.before.goodput_ratio } else { 1.0 };
     let recovery = analysis::recovery(windows, stop, k, base).map(|i| (i as f64 * width - t.end_s).max(0.0));
-    let verdict = analysis::verdict(&phases, recovery, &t.kind, n as f64 * width - t.end_s);
+    let verdict = analysis::verdict(&phases, recovery, &t.kind, end_s - t.end_s);
     (phases, Some(recovery), verdict)
 }
 
@@ -251,10 +288,10 @@ pub fn run_limited(
     // still cover --duration, as zeros, rather than ending with the last event.
     let end_s = if outcome == RunOutcome::Quiescent { params.duration.as_secs_f64() } else { report.end.as_secs_f64() };
     let windows = windows(&report.metrics, (end_s / width).ceil() as usize, width);
-    let trigger = trigger(params, &plan);
+    let trigger = trigger(params, &plan, if outcome == RunOutcome::Quiescent { end } else { report.end });
     let latency = report.metrics.metric(metric::LATENCY.name());
     let (phases, recovery, verdict) =
-        analyze(&windows, width, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
+        analyze(&windows, width, end_s, trigger.as_ref(), params.settle.as_secs_f64(), latency.as_ref());
     let word = match recovery {
         Some(Some(_)) => "recovered",
         Some(None) => "stays-down",
@@ -282,6 +319,7 @@ pub fn run_limited(
         recovered: recovery.map(|r| r.is_some()),
         recovery_s: recovery.flatten(),
         verdict,
+        end_s,
         totals,
         faults: (!plan.script.entries.is_empty()).then(|| plan.script.to_string()),
         incomplete,

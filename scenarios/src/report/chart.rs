@@ -41,7 +41,7 @@ const B: f64 = 60.0;
 
 /// A round tick step (1, 2 or 5 times a power of ten) giving at most six ticks up to `max`, and
 /// the axis end: the first tick at or past `max`.
-fn axis(max: f64) -> (f64, f64) {
+pub(crate) fn axis(max: f64) -> (f64, f64) {
     if max <= 0.0 || !max.is_finite() {
         return (0.2, 1.0);
     }

@@ -1,13 +1,18 @@
-//! Report writers every study shares: JSON, CSV, an SVG chart, and the `--out DIR` folder.
+//! Report writers every study shares: JSON, CSV, SVG charts (one plot, or panels on a shared
+//! time axis), the HTML page, and the `--out DIR` folder.
 
 pub mod chart;
 pub mod csv;
+pub mod html;
+pub mod panels;
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context as _, Result};
 
 pub use chart::{Chart, Line};
+pub use html::{Figure, Page, Table};
+pub use panels::{Band, Panel, Panels, Scale, Series};
 
 /// The `--out DIR` folder of a run.
 pub struct OutDir {

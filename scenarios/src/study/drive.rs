@@ -1,12 +1,14 @@
 //! One run of a study, the part every study does the same way: the builder with the run's
-//! limits, pacing and traces; the fault plan installed; live control started; signals watched;
-//! the run to its end; late and refused faults reported; and why it stopped early, if it did.
+//! limits, pacing and traces; the fault plan installed; live control started (every command it
+//! applies recorded with its virtual instant, so that the plan a run returns holds the live
+//! session too and its script replays it); signals watched; the run to its end; late and
+//! refused faults reported; and why it stopped early, if it did.
 
 use std::path::Path;
 use std::time::Instant;
 
 use faultline::{Message, Report, RunOutcome, Sim, SimBuilder, SimTime, TraceFormat, TraceOutput, TraceSink};
-use faultline_faults::{RefusalLog, Resolver};
+use faultline_faults::{Recording, RefusalLog, Resolver};
 
 use super::{RunLimits, interrupt};
 use crate::cli::{FaultArgs, FaultPlan, TraceArgs, check_realtime, start_live};
@@ -28,7 +30,8 @@ pub struct Driven {
     pub report: Report,
     /// Why the run stopped.
     pub outcome: RunOutcome,
-    /// The faults that were scheduled (script and nemesis).
+    /// The faults that ran: the script's and the nemesis's, then the live commands as entries
+    /// at the instants they applied (in `plan.script`, and their commands in `plan.timeline`).
     pub plan: FaultPlan,
     /// Wall-clock seconds the run took.
     pub wall_s: f64,
@@ -77,7 +80,9 @@ impl<'a> Driver<'a> {
         }
         plan.install(&sim)?;
         let control = self.live.control.as_ref();
-        let live = start_live(control, sim.control(), resolver, self.seed, self.limits.max_control_line)?;
+        let recording = Recording::new(plan.script.entries.len());
+        let live =
+            start_live(control, sim.control(), resolver, self.seed, self.limits.max_control_line, recording.clone())?;
         if control.is_some() && self.live.realtime.is_none() {
             eprintln!("warning: --control without --realtime: the run goes at full speed and may end before you type");
         }
@@ -89,6 +94,14 @@ impl<'a> Driver<'a> {
         let wall_s = wall.elapsed().as_secs_f64();
         let names = sim.names().to_vec();
         let report = sim.finish()?;
+        // The sim is gone: every command sent to it has its answer, and live control acts on
+        // nothing more. What the session applied is recorded once its replies are in.
+        drop(live);
+        recording.settle(std::time::Duration::from_secs(2));
+        let mut plan = plan;
+        plan.script.entries.extend(recording.entries());
+        plan.timeline.commands.extend(recording.timed());
+        plan.timeline.commands.sort_by_key(|t| t.at);
         // Documented choice: a refused scripted command is a warning (the run went on without it).
         for refused in plan.timeline.refused(&names, &self.refusals.refusals()) {
             eprintln!("warning: {refused}");

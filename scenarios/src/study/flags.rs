@@ -122,7 +122,7 @@ pub fn command(name: &'static str, about: &'static str, table: &[Param], default
         .arg(flag("config", "FILE", "TOML file of parameters (the flags' names in snake_case); flags override it."))
         .args(table.iter().map(|p| param_arg(p, defaults)))
         .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("Print one JSON object on stdout and nothing else."))
-        .arg(flag("out", "DIR", "Write summary.json, windows.csv and chart.svg into this folder."))
+        .arg(flag("out", "DIR", "Write report.html, summary.json, windows.csv, the charts (.svg) and faults.txt into this folder."))
         .arg(flag("trace-json", "FILE", "Write a JSON-lines trace (virtual time and node on every line)."))
         .arg(flag("trace-chrome", "FILE", "Write a Chrome trace-event file (open it in ui.perfetto.dev)."))
         .arg(flag("control", "stdin|unix:PATH", "Read live fault commands from stdin or a unix socket."))
@@ -294,7 +294,7 @@ fn check_modes(m: &ArgMatches, c: &Common, table: &[Param]) -> Result<(), InputE
         }
     }
     if let Some(dir) = &c.out {
-        for name in ["summary.json", "windows.csv", "chart.svg", "faults.txt"] {
+        for name in ["summary.json", "windows.csv", "chart.svg", "faults.txt", "report.html"] {
             outputs.push(("--out", dir.join(name)));
         }
     }

@@ -1,8 +1,10 @@
 //! What every study shares behind one small interface: its parameters declared once as a table
 //! ([`param`]), from which come its flags, config keys, checks and sweepable names
 //! ([`flags`], [`config`]); the limits of a run ([`limits`]); and output that is written whole
-//! or not at all ([`output`]); and the binary itself ([`run`]: one run, sweeps, shards, merges,
-//! exit codes). A study implements [`Study`] and writes only what is its own.
+//! or not at all ([`output`]); the report page of a run ([`page`]); and the binary itself
+//! ([`run`]: one run, sweeps, shards, merges, exit codes). A study implements [`Study`] and
+//! writes only what is its own; what its page adds (explanation, charts, tables, experiments)
+//! has defaults, so a study that adds nothing still gets a page.
 
 pub mod config;
 pub mod drive;
@@ -10,6 +12,7 @@ pub mod flags;
 pub mod interrupt;
 pub mod limits;
 pub mod output;
+pub mod page;
 pub mod param;
 pub mod run;
 
@@ -23,6 +26,7 @@ pub use param::{Kind, Param};
 pub use run::{RunId, Speed, SweepRow};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
+use crate::report::{Figure, Table};
 
 /// A study: its name, its parameter table, the checks that relate one parameter to another,
 /// and what is its own in a run (the run, its report, its files) and in a sweep (a row per run,
@@ -90,8 +94,40 @@ pub trait Study {
     fn incomplete(summary: &Self::Summary) -> Option<&str>;
     /// The readable report.
     fn text(summary: &Self::Summary) -> String;
-    /// The files `--out DIR` writes besides `summary.json`, by name, in order.
+    /// The files `--out DIR` writes besides `summary.json`, the charts, `faults.txt` and
+    /// `report.html`, by name, in order (`windows.csv`).
     fn files(summary: &Self::Summary) -> Vec<(&'static str, Vec<u8>)>;
+
+    /// What happened, in one line, for the top of the report page. By default the last line of
+    /// [`Study::text`] that starts with `verdict:`, else the first line of it.
+    fn verdict(summary: &Self::Summary) -> String {
+        let text = Self::text(summary);
+        let verdict = text.lines().rev().find_map(|l| l.strip_prefix("verdict: "));
+        verdict.or_else(|| text.lines().next()).unwrap_or_default().to_string()
+    }
+    /// "What you are seeing": the mechanism in a few paragraphs (separated by blank lines),
+    /// with this run's numbers. Empty by default (the page then has no such section).
+    fn explain(_summary: &Self::Summary) -> String {
+        String::new()
+    }
+    /// Experiments to try: a title, and the exact command (prose may follow after a blank
+    /// line). None by default.
+    fn experiments() -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// The charts of the page, each also written as `NAME.svg`. None by default.
+    fn charts(_summary: &Self::Summary) -> Vec<Figure> {
+        Vec::new()
+    }
+    /// The phase or summary tables of the page. None by default.
+    fn tables(_summary: &Self::Summary) -> Vec<Table> {
+        Vec::new()
+    }
+    /// The faults that ran as a replayable script (script entries, nemesis-generated faults
+    /// and live commands at the virtual instants they applied): `faults.txt`.
+    fn faults(_summary: &Self::Summary) -> Option<&str> {
+        None
+    }
     /// The fault script a random nemesis generated for this run, printed on stderr (when there
     /// is no `--out` to keep it) so that the run can be replayed.
     fn generated_faults<'a>(_params: &Self::Params, _summary: &'a Self::Summary) -> Option<&'a str> {

@@ -123,14 +123,18 @@ fn single<S: Study>(c: &Common, p: &S::Params) -> Result<ExitCode> {
         print(&S::text(&summary))?;
     }
     if let Some(dir) = &c.out {
+        // Everything is made before the first file is written: a failure leaves no mix of
+        // this run's files and an older run's.
+        let files = out_files::<S>(p, &summary)?;
         let out = OutDir::create(dir)?;
-        let mut written = vec![out.json("summary.json", &summary)?];
-        for (name, contents) in S::files(&summary) {
-            written.push(out.write(name, &contents)?);
+        let mut written = Vec::new();
+        for (name, contents) in &files {
+            written.push(out.write(name, contents)?);
         }
         let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
         note(&format!("wrote {}", names.join(", ")));
-    } else if let Some(f) = S::generated_faults(p, &summary) {
+    } else if let Some(f) = S::generated_faults(p, &summary).or(c.control.as_ref().and(S::faults(&summary))) {
+        // A nemesis's faults, or a live session's: without --out, stderr is where they are kept.
         note(&format!("# faults of this run (replay with --faults FILE):\n{f}"));
     }
     S::after_run(p, &summary)?;
@@ -140,6 +144,36 @@ fn single<S: Study>(c: &Common, p: &S::Params) -> Result<ExitCode> {
         return Ok(ExitCode::from(interrupt::received().map_or(EXIT_LIMIT, interrupt::exit_code)));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The first line of `faults.txt`.
+pub const FAULTS_HEADER: &str = "# The faults of this run (script entries, then the nemesis's, then live commands at the\n# virtual instant each applied). Replay the run with --faults faults.txt.\n";
+
+/// `faults.txt`: the faults that ran as a script that `--faults` reads back.
+pub fn faults_file(script: Option<&str>) -> Vec<u8> {
+    let mut text = FAULTS_HEADER.to_string();
+    match script.filter(|s| !s.trim().is_empty()) {
+        Some(s) => text.push_str(s),
+        None => text.push_str("# No fault ran in this run.\n"),
+    }
+    text.into_bytes()
+}
+
+/// Everything `--out DIR` writes for one run, by name, in order: `summary.json`, the study's
+/// files (`windows.csv`), each chart as `NAME.svg`, `faults.txt`, and `report.html` last.
+pub fn out_files<S: Study>(p: &S::Params, summary: &S::Summary) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut json = serde_json::to_string_pretty(summary)?;
+    json.push('\n');
+    let mut files = vec![("summary.json".to_string(), json.into_bytes())];
+    files.extend(S::files(summary).into_iter().map(|(n, c)| (n.to_string(), c)));
+    for f in S::charts(summary) {
+        files.push((format!("{}.svg", f.name), f.svg.into_bytes()));
+    }
+    files.push(("faults.txt".to_string(), faults_file(S::faults(summary))));
+    let names: Vec<String> = files.iter().map(|(n, _)| n.clone()).collect();
+    let page = super::page::page::<S>(p, summary, &names);
+    files.push(("report.html".to_string(), crate::report::html::page(&page).into_bytes()));
+    Ok(files)
 }
 
 /// Runs the sweep (this shard of it, if asked), in parallel on all cores, with a progress bar

@@ -1,0 +1,62 @@
+//! What `--out DIR` writes for each study: the page and the files beside it, the same bytes for
+//! the same seed, each file whole (no temporary file left behind), and a page that says this
+//! run's numbers.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("faultline-report-out-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn out(bin: &str, args: &[&str], dir: &Path) {
+    let o = Command::new(bin).args(args).arg("--out").arg(dir).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+fn files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn each_study_writes_the_same_page_and_files_for_the_same_seed() {
+    let root = temp("same");
+    let short = ["--duration", "40s", "--spike-start", "10s", "--spike-duration", "5s"];
+    for (name, bin, args) in [
+        ("metastable", env!("CARGO_BIN_EXE_metastable"), &short[..]),
+        ("cap", env!("CARGO_BIN_EXE_cap"), &["--duration", "6s", "--partition"][..]),
+    ] {
+        let (a, b) = (root.join(format!("{name}-a")), root.join(format!("{name}-b")));
+        out(bin, args, &a);
+        out(bin, args, &b);
+        assert_eq!(
+            files(&a),
+            ["chart.svg", "faults.txt", "report.html", "summary.json", "windows.csv"],
+            "{name}: no temporary file left"
+        );
+        for f in files(&a) {
+            assert_eq!(std::fs::read(a.join(&f)).unwrap(), std::fs::read(b.join(&f)).unwrap(), "{name}: {f}");
+        }
+        let html = std::fs::read_to_string(a.join("report.html")).unwrap();
+        let svg = std::fs::read_to_string(a.join("chart.svg")).unwrap();
+        assert!(html.contains(svg.trim()), "{name}: the chart is inline in the page");
+        for section in ["Verdict.", "What you are seeing", "Experiments to try", "<details class=\"experiment\">"] {
+            assert!(html.contains(section), "{name}: {section}");
+        }
+    }
+    // The page says this run's numbers: the capacity it derives and the queue it measured.
+    let s: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("metastable-a/summary.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(root.join("metastable-a/report.html")).unwrap();
+    let capacity = s["capacity_rps"].as_f64().unwrap();
+    assert!(html.contains(&format!("about {capacity:.0} requests per second")), "capacity {capacity}");
+    let queue = s["phases"]["during"]["max_queue"].as_i64().unwrap();
+    assert!(queue > 0 && html.contains(&format!("the queue reached {queue} requests")), "queue {queue}");
+    std::fs::remove_dir_all(&root).unwrap();
+}
