@@ -88,7 +88,6 @@ mod tests {
     use crate::report::html;
     use crate::study::run::{RunId, SweepRow};
     use crate::study::{Kind, Param, RunLimits, Speed};
-    use crate::sweep::Job;
 
     /// A study that implements none of the report's methods.
     struct Bare;
@@ -106,8 +105,12 @@ mod tests {
     }
 
     impl SweepRow for R {
+        const MEASURES: &'static [crate::study::run::Measure] = &[];
         fn id(&self) -> &RunId {
             &self.id
+        }
+        fn measures(&self) -> Vec<Option<f64>> {
+            Vec::new()
         }
     }
 
@@ -149,11 +152,8 @@ mod tests {
         fn files(_: &u64) -> Vec<(&'static str, Vec<u8>)> {
             Vec::new()
         }
-        fn row(key: &str, job: &Job, seed: u64, of: u64, _: &u64) -> R {
-            R { id: RunId::new(key, job, seed, of) }
-        }
-        fn sweep_report(_: &str, _: &str, _: &[R], _: bool) -> anyhow::Result<String> {
-            Ok(String::new())
+        fn row(id: RunId, _: &u64) -> R {
+            R { id }
         }
     }
 
