@@ -516,10 +516,10 @@ fn every_drop_is_traced_with_its_reason_and_agrees_with_the_counters() {
     sim.run();
     let report = sim.finish().unwrap();
     let drops = drops_by_reason(&buf);
-    let link = |f, t| report.net.links.get(&(f, t)).copied().unwrap_or_default();
-    let lost: u64 = report.net.links.values().map(|l| l.lost).sum();
+    let link = |f, t| report.net.link(f, t);
+    let lost = report.net.total().lost;
     // The partition cuts a from b, and from c too (c, unnamed, is a third group).
-    let cut: u64 = report.net.links.values().map(|l| l.cut).sum();
+    let cut = report.net.total().cut;
     let got = report.metrics.metric("got_c").map_or(0, |m| m.total() as u64);
     let undeliverable = report.nodes[c.index()].undeliverable;
     // What reached c's node: read, still waiting when it crashed, or arriving while it was down.

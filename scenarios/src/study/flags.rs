@@ -97,12 +97,13 @@ pub fn param_arg(p: &Param, defaults: &Value) -> Arg {
     }
     let default = default.map_or(String::new(), |d| format!(" [default: {d}]"));
     let arg = arg.value_name(value_name(p.kind)).help(format!("{}{default} [allowed: {}]", p.help, p.allowed()));
-    match p.bare {
+    let arg = match p.bare {
         // Alone it means `value`; a value it takes may not start with a dash, or the next
         // flag would be read as its value.
         Some(value) => arg.num_args(0..=1).default_missing_value(value),
         None => arg.num_args(1).allow_hyphen_values(true),
-    }
+    };
+    if p.repeatable { arg.action(ArgAction::Append) } else { arg }
 }
 
 fn flag(name: &'static str, value: &'static str, help: &'static str) -> Arg {
@@ -158,6 +159,9 @@ pub fn fill<T: Serialize + DeserializeOwned + Default>(
     for p in table.iter().filter(|p| given(m, p.name)) {
         let value = if p.kind == Kind::Bool {
             Value::Bool(m.get_flag(p.name))
+        } else if p.repeatable {
+            let given: Vec<&str> = m.get_many::<String>(p.name).into_iter().flatten().map(String::as_str).collect();
+            p.parse(&given.join(","), &p.flag()).map_err(InputError)?
         } else {
             p.parse(text(m, p.name).unwrap_or_default(), &p.flag()).map_err(InputError)?
         };
@@ -312,4 +316,36 @@ fn same_path(a: &std::path::Path, b: &std::path::Path) -> bool {
         std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf()).join(p.file_name().unwrap_or_default())
     };
     a == b || canon(a) == canon(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Default, Serialize, Deserialize)]
+    #[serde(default)]
+    struct P {
+        checks: Option<String>,
+        name: Option<String>,
+    }
+
+    const TABLE: &[Param] = &[
+        Param::new("checks", Kind::Text(100), "Checks.").optional().repeatable(),
+        Param::new("name", Kind::Text(100), "A name.").optional(),
+    ];
+
+    fn parsed(args: &[&str]) -> P {
+        let defaults = serde_json::to_value(P::default()).unwrap();
+        let m = command("t", "t", TABLE, &defaults).try_get_matches_from([&["t"], args].concat()).unwrap();
+        fill(TABLE, None, &m).unwrap()
+    }
+
+    #[test]
+    fn a_repeatable_flag_joins_its_values_and_another_keeps_the_last() {
+        let p = parsed(&["--checks", "a", "--checks", "b,c", "--name", "x", "--name", "y"]);
+        assert_eq!((p.checks.as_deref(), p.name.as_deref()), (Some("a,b,c"), Some("y")));
+        assert_eq!(parsed(&["--checks", "a"]).checks.as_deref(), Some("a"));
+    }
 }

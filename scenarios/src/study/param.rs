@@ -80,12 +80,15 @@ pub struct Param {
     /// As a flag it may be given without a value, which then means this one (`--partition`
     /// alone is `--partition middle`).
     pub bare: Option<&'static str>,
+    /// As a flag it may be given several times; the values join into one comma list
+    /// (`--prevent registry --prevent contract` is `--prevent registry,contract`).
+    pub repeatable: bool,
 }
 
 impl Param {
     /// A required, sweepable parameter.
     pub const fn new(name: &'static str, kind: Kind, help: &'static str) -> Param {
-        Param { name, help, kind, optional: false, sweepable: true, bare: None }
+        Param { name, help, kind, optional: false, sweepable: true, bare: None, repeatable: false }
     }
 
     /// The same parameter, optional: absent by default, `off` switches it off.
@@ -97,6 +100,12 @@ impl Param {
     /// The same parameter, which sweeps may not vary.
     pub const fn fixed(mut self) -> Param {
         self.sweepable = false;
+        self
+    }
+
+    /// The same parameter (a comma list), whose flag may be given several times.
+    pub const fn repeatable(mut self) -> Param {
+        self.repeatable = true;
         self
     }
 
