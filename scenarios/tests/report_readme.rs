@@ -11,40 +11,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod readme;
+
+use readme::{bin, words};
+
 /// The first `sh` block of the README's Reports section.
 fn commands() -> Vec<String> {
-    let readme = include_str!("../../README.md");
-    let section = &readme[readme.find("\n## Reports\n").expect("a Reports section")..];
-    let block = &section[section.find("```sh\n").expect("a command block") + 6..];
-    block[..block.find("```").unwrap()].lines().map(str::to_string).filter(|l| !l.trim().is_empty()).collect()
-}
-
-/// Splits a command line into words, with double quotes.
-fn words(line: &str) -> Vec<String> {
-    let (mut out, mut word, mut quoted) = (Vec::new(), String::new(), false);
-    for c in line.chars() {
-        match c {
-            '"' => quoted = !quoted,
-            ' ' if !quoted => {
-                if !word.is_empty() {
-                    out.push(std::mem::take(&mut word));
-                }
-            }
-            c => word.push(c),
-        }
-    }
-    if !word.is_empty() {
-        out.push(word);
-    }
-    out
-}
-
-fn bin(name: &str) -> &'static str {
-    match name {
-        "metastable" => env!("CARGO_BIN_EXE_metastable"),
-        "cap" => env!("CARGO_BIN_EXE_cap"),
-        other => panic!("the README runs an unknown study '{other}'"),
-    }
+    readme::first_block("Reports")
 }
 
 #[test]
