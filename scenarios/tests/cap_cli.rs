@@ -8,30 +8,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod cli;
+
+use cli::{json, presets, stderr, temp};
+
 fn cap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cap")).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> Value {
-    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), stderr(o));
-    let text = String::from_utf8(o.stdout.clone()).unwrap();
-    assert_eq!(text.lines().count(), 1, "one line of JSON and nothing else: {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-cap-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn presets() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("presets/cap")
 }
 
 #[test]
@@ -129,7 +111,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
 #[test]
 fn every_preset_runs_and_shows_what_its_comment_claims() {
     let mut seen = 0;
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(presets()).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(presets("cap")).unwrap().map(|e| e.unwrap().path()).collect();
     entries.sort();
     for path in entries.iter().filter(|p| p.extension().is_some_and(|e| e == "toml")) {
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();

@@ -8,26 +8,12 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod cli;
+
+use cli::{json, stderr, temp};
+
 fn crdt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crdt")).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> Value {
-    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), stderr(o));
-    let text = String::from_utf8(o.stdout.clone()).unwrap();
-    assert_eq!(text.lines().count(), 1, "one line of JSON and nothing else: {text}");
-    serde_json::from_str(&text).unwrap()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-crdt-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn preset(name: &str) -> String {

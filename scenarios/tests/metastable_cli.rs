@@ -7,6 +7,10 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+mod cli;
+
+use cli::{stderr, temp};
+
 fn metastable(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_metastable")).args(args).output().expect("the binary runs")
 }
@@ -19,17 +23,6 @@ fn short(extra: &[&str]) -> Vec<String> {
 
 fn run(args: &[String]) -> Output {
     metastable(&args.iter().map(String::as_str).collect::<Vec<_>>())
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-cli-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]

@@ -1,0 +1,42 @@
+//! What the study binaries' command-line tests share: a binary's output read as a user reads
+//! it (stderr as text, stdout that must be one JSON object), scratch folders, and the presets.
+
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::Output;
+
+use serde_json::Value;
+
+/// Standard error, as text.
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Standard output of a run that must have succeeded.
+pub fn stdout(o: &Output) -> String {
+    assert!(o.status.success(), "exit {:?}: {}", o.status.code(), stderr(o));
+    String::from_utf8(o.stdout.clone()).unwrap()
+}
+
+/// Standard output of a `--json` run: one line, one object, nothing else.
+pub fn json(o: &Output) -> Value {
+    let text = stdout(o);
+    assert_eq!(text.lines().count(), 1, "one line of JSON and nothing else: {text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+/// An empty scratch folder of this test process, named for the test.
+pub fn temp(name: &str) -> PathBuf {
+    let test = std::env::current_exe().ok().and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()));
+    let dir =
+        std::env::temp_dir().join(format!("faultline-{}-{}-{name}", test.unwrap_or_default(), std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// The folder of a study's presets.
+pub fn presets(study: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("presets").join(study)
+}
