@@ -37,6 +37,7 @@ pub fn explain(s: &Summary) -> String {
             );
         }
     }
+    para(&mut out);
     let a = &s.anomalies;
     let n = |v: Option<u64>| v.unwrap_or(0);
     match p.kind {
@@ -86,6 +87,7 @@ pub fn explain(s: &Summary) -> String {
             );
         }
     }
+    para(&mut out);
     let per = s.bytes.checked_div(s.messages).unwrap_or(0);
     match p.mode {
         Mode::State => {
@@ -113,7 +115,7 @@ pub fn explain(s: &Summary) -> String {
     if let Some(part) = &s.partition {
         let _ = write!(
             out,
-            " From {:.3} s to {:.3} s the two halves could not gossip; both kept accepting operations ({} of them then, every one acknowledged), and at least {} distinct states stood in every window; after the heal the gossip joined them.",
+            "\n\nFrom {:.3} s to {:.3} s the two halves could not gossip; both kept accepting operations ({} of them then, every one acknowledged), and at least {} distinct states stood in every window; after the heal the gossip joined them.",
             part.from_s,
             part.to_s,
             s.ops.during_partition,
@@ -123,29 +125,35 @@ pub fn explain(s: &Summary) -> String {
     out
 }
 
+/// Ends a paragraph: the page separates paragraphs by a blank line.
+fn para(out: &mut String) {
+    out.truncate(out.trim_end().len());
+    out.push_str("\n\n");
+}
+
 /// Experiments to try on the report page: a title and the exact command line (paths from the
 /// repository root, as the README gives them).
 pub fn experiments() -> Vec<(&'static str, String)> {
     [
         (
             "Convergence speed: merge probability 0.1 against 0.8",
-            "crdt --type g-counter --sweep merge-probability=0.1,0.8 --seeds 5",
+            "crdt -- --type g-counter --sweep merge-probability=0.1,0.8 --seeds 5",
         ),
-        ("OR-Set add-wins, and a naive set's resurrections, on the same operations", "crdt --config scenarios/presets/crdt/orset-add-wins.toml"),
-        ("LWW-Map: concurrent writes lose updates", "crdt --config scenarios/presets/crdt/lww-lost-updates.toml"),
-        ("LWW-Map: a clock ahead wins over later writes", "crdt --config scenarios/presets/crdt/lww-clock-skew.toml"),
+        ("OR-Set add-wins, and a naive set's resurrections, on the same operations", "crdt -- --config scenarios/presets/crdt/orset-add-wins.toml"),
+        ("LWW-Map: concurrent writes lose updates", "crdt -- --config scenarios/presets/crdt/lww-lost-updates.toml"),
+        ("LWW-Map: a clock ahead wins over later writes", "crdt -- --config scenarios/presets/crdt/lww-clock-skew.toml"),
         (
             "A partition: both halves keep accepting operations, diverge, and converge after the heal",
-            "crdt --config scenarios/presets/crdt/partition.toml --out partition-run",
+            "crdt -- --config scenarios/presets/crdt/partition.toml --out partition-run",
         ),
-        ("State against delta gossip: bytes sent for the same operations", "crdt --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
-        ("Tombstones: an OR-Set's state with and without garbage collection", "crdt --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true"),
+        ("State against delta gossip: bytes sent for the same operations", "crdt -- --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
+        ("Tombstones: an OR-Set's state with and without garbage collection", "crdt -- --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true"),
         (
             "10,000 replicas",
-            "crdt --type g-counter --mode delta --replicas 10000 --gossip-interval 1s --fanout 1 --ops 10000 --op-rate 400 --duration 60s",
+            "crdt -- --type g-counter --mode delta --replicas 10000 --gossip-interval 1s --fanout 1 --ops 10000 --op-rate 400 --duration 60s",
         ),
     ]
     .into_iter()
-    .map(|(t, c)| (t, c.to_string()))
+    .map(|(t, c)| (t, format!("cargo run --release --bin {c}")))
     .collect()
 }

@@ -3,6 +3,7 @@
 //! before go-live catches it. Its parameters, the run, what it prints and writes, its sweeps,
 //! and the "what you are seeing" text and experiments for the report page.
 
+pub mod page;
 pub mod params;
 pub mod run;
 pub mod sweep;
@@ -14,7 +15,7 @@ pub use params::Params;
 pub use run::{ScenarioSummary, Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
-use crate::report::{Chart, Line, csv};
+use crate::report::{Figure, Table, csv};
 use crate::study::run::RunId;
 use crate::study::{Param, RunLimits, Speed, Study};
 use params::{Which, name, word};
@@ -286,30 +287,36 @@ pub fn explain(summary: &Summary) -> String {
 /// Experiments to try: a title and the exact command line.
 pub fn experiments() -> Vec<(&'static str, String)> {
     [
-        ("All six interactions in one table", "csi --scenario all"),
+        ("All six interactions in one table", "csi -- --scenario all"),
         (
             "The failure ratio follows the share of accented names",
-            "csi --scenario encoding --sweep non-ascii-share=0,0.1,0.2,0.4",
+            "csi -- --scenario encoding --sweep non-ascii-share=0,0.1,0.2,0.4",
         ),
-        ("Lossy decoding: the same records, now silent", "csi --scenario encoding --decode lossy"),
-        ("A unit mismatch a schema registry cannot see", "csi --scenario metadata --metadata units --prevent registry"),
-        ("The registry refuses the type mismatch before data flows", "csi --scenario metadata --prevent registry"),
-        ("The ignored compression key, caught by a config check", "csi --scenario compression --prevent config-check"),
-        ("A connector that reads frames: nothing fails", "csi --scenario compression --connector-format frame"),
-        ("Retries duplicate side effects", "csi --scenario config --retries 3"),
-        ("Idempotency keys remove the duplicates", "csi --scenario config --idempotency-keys"),
-        ("A timeout above downstream's p99", "csi --scenario config --timeout 90s"),
-        ("Out-of-order applies grow with workers", "csi --scenario api --sweep workers=1,2,4,8"),
-        ("Per-entity ordering restores the order", "csi --scenario api --workers 8 --per-entity-ordering"),
-        ("A contract test catches the ordering assumption", "csi --scenario api --prevent contract"),
-        ("Rounding instead of truncating", "csi --scenario types --rounding half-even"),
+        ("Lossy decoding: the same records, now silent", "csi -- --scenario encoding --decode lossy"),
+        (
+            "A unit mismatch a schema registry cannot see",
+            "csi -- --scenario metadata --metadata units --prevent registry",
+        ),
+        ("The registry refuses the type mismatch before data flows", "csi -- --scenario metadata --prevent registry"),
+        (
+            "The ignored compression key, caught by a config check",
+            "csi -- --scenario compression --prevent config-check",
+        ),
+        ("A connector that reads frames: nothing fails", "csi -- --scenario compression --connector-format frame"),
+        ("Retries duplicate side effects", "csi -- --scenario config --retries 3"),
+        ("Idempotency keys remove the duplicates", "csi -- --scenario config --idempotency-keys"),
+        ("A timeout above downstream's p99", "csi -- --scenario config --timeout 90s"),
+        ("Out-of-order applies grow with workers", "csi -- --scenario api --sweep workers=1,2,4,8"),
+        ("Per-entity ordering restores the order", "csi -- --scenario api --workers 8 --per-entity-ordering"),
+        ("A contract test catches the ordering assumption", "csi -- --scenario api --prevent contract"),
+        ("Rounding instead of truncating", "csi -- --scenario types --rounding half-even"),
         (
             "How many write-read samples catch a rare problem",
-            "csi --scenario encoding --non-ascii-share 0.01 --prevent write-read:50",
+            "csi -- --scenario encoding --non-ascii-share 0.01 --prevent write-read:50",
         ),
     ]
     .into_iter()
-    .map(|(t, c)| (t, c.to_string()))
+    .map(|(t, c)| (t, format!("cargo run --release --bin {c}")))
     .collect()
 }
 
@@ -342,91 +349,6 @@ pub fn windows_csv(s: &Summary) -> String {
         })
     });
     csv::render(&header, rows)
-}
-
-const COLORS: [&str; 6] = ["#d62728", "#ff7f0e", "#9467bd", "#1f77b4", "#2ca02c", "#8c564b"];
-
-/// `chart.svg`: loud and silent failures over time by where they surfaced (one scenario), or
-/// each scenario's failure ratio over its run (all).
-pub fn chart(s: &Summary) -> Chart {
-    match s {
-        Summary::One(o) => {
-            let r = &o.run;
-            type Pick = fn(&run::Window) -> u64;
-            let series: [(&str, bool, Pick); 6] = [
-                ("loud at upstream", false, |w| w.loud.upstream),
-                ("loud at connector", false, |w| w.loud.connector),
-                ("loud at downstream", false, |w| w.loud.downstream),
-                ("silent at upstream", false, |w| w.silent.upstream),
-                ("silent at connector", false, |w| w.silent.connector),
-                ("silent at downstream", false, |w| w.silent.downstream),
-            ];
-            let mut lines: Vec<Line> = series
-                .iter()
-                .zip(COLORS)
-                .filter(|((_, _, f), _)| r.windows.iter().any(|w| f(w) > 0))
-                .map(|((label, right, f), color)| Line {
-                    label: label.to_string(),
-                    color,
-                    points: r.windows.iter().map(|w| (w.t_s, Some(f(w) as f64))).collect(),
-                    right: *right,
-                })
-                .collect();
-            lines.push(Line {
-                label: "records".into(),
-                color: "#222222",
-                points: r.windows.iter().map(|w| (w.t_s, Some(w.records as f64))).collect(),
-                right: true,
-            });
-            Chart {
-                title: format!(
-                    "csi {}: failures per {} s window, by where they surfaced",
-                    name(r.scenario),
-                    r.window_s
-                ),
-                x_label: "virtual time (s)".into(),
-                left_label: "failures per window".into(),
-                right_label: "records per window".into(),
-                lines,
-                spans: Vec::new(),
-            }
-        }
-        Summary::All(_) => Chart {
-            title: "csi: each scenario's failure ratio over its run (loud and silent)".into(),
-            x_label: "share of the run's time (%)".into(),
-            left_label: "failure ratio (%)".into(),
-            right_label: String::new(),
-            lines: s
-                .runs()
-                .into_iter()
-                .zip(COLORS)
-                .map(|(r, color)| {
-                    let n = r.windows.len().max(1) as f64;
-                    Line {
-                        label: name(r.scenario),
-                        color,
-                        points: r
-                            .windows
-                            .iter()
-                            .enumerate()
-                            .map(|(i, w)| {
-                                let wrong = w.loud.upstream
-                                    + w.loud.connector
-                                    + w.loud.downstream
-                                    + w.silent.upstream
-                                    + w.silent.connector
-                                    + w.silent.downstream;
-                                let ratio = (w.records > 0).then(|| 100.0 * wrong as f64 / w.records as f64);
-                                (100.0 * i as f64 / n, ratio)
-                            })
-                            .collect(),
-                        right: false,
-                    }
-                })
-                .collect(),
-            spans: Vec::new(),
-        },
-    }
 }
 
 /// The csi study, for the shared study binary.
@@ -486,12 +408,31 @@ impl Study for Csi {
     }
 
     fn files(s: &Summary) -> Vec<(&'static str, Vec<u8>)> {
-        let mut files =
-            vec![("windows.csv", windows_csv(s).into_bytes()), ("chart.svg", chart(s).render().into_bytes())];
-        if let Some(f) = s.faults() {
-            files.push(("faults.txt", f.as_bytes().to_vec()));
-        }
-        files
+        vec![("windows.csv", windows_csv(s).into_bytes())]
+    }
+
+    fn faults(s: &Summary) -> Option<&str> {
+        s.faults()
+    }
+
+    fn verdict(s: &Summary) -> String {
+        page::verdict(s)
+    }
+
+    fn explain(s: &Summary) -> String {
+        explain(s)
+    }
+
+    fn experiments() -> Vec<(&'static str, String)> {
+        experiments()
+    }
+
+    fn charts(s: &Summary) -> Vec<Figure> {
+        page::charts(s)
+    }
+
+    fn tables(s: &Summary) -> Vec<Table> {
+        page::tables(s)
     }
 
     fn generated_faults<'a>(p: &Params, s: &'a Summary) -> Option<&'a str> {
@@ -558,11 +499,8 @@ mod tests {
     }
 
     #[test]
-    fn every_experiment_is_a_command_line_the_binary_accepts() {
-        for (title, cmd) in experiments() {
-            let args: Vec<&str> = cmd.split_whitespace().collect();
-            assert_eq!(args[0], "csi", "{title}");
-            assert!(Csi::parse_args(args).is_ok(), "{title}: {cmd}");
-        }
+    fn every_experiment_is_a_command_that_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        crate::study::page::check_experiments::<Csi>(root).unwrap();
     }
 }
