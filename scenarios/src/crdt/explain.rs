@@ -74,12 +74,15 @@ pub fn explain(s: &Summary) -> String {
                     if b.errors == 1 { "" } else { "s" },
                     n(a.naive_set_resurrected)
                 );
+                if b.value == s.value {
+                    out.push_str("On these operations it happens to end where the OR-Set does (the OR-Set's extra elements are its add-wins outcomes); the shopping-cart preset shows where the two part. ");
+                }
             }
         }
         _ => {
             let _ = write!(
                 out,
-                "Each write carries its writer's own clock, and a merge keeps the highest stamp: {} acknowledged write{} vanished, beaten by a concurrent write, {} of them by a write that happened earlier in real time but carried a clock ahead{}. ",
+                "Each write carries its writer's own clock, and a merge keeps the highest stamp: {} acknowledged write{} vanished, beaten in a merge by a write that had not seen them, {} of them by a write that happened earlier in real time but carried a clock ahead{}. ",
                 n(a.lww_lost_updates),
                 if n(a.lww_lost_updates) == 1 { "" } else { "s" },
                 n(a.lww_skew_wins),

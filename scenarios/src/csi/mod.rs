@@ -62,6 +62,10 @@ pub fn lesson(r: &ScenarioSummary) -> String {
             thousands(r.records),
             thousands(r.loud_failures)
         );
+        if r.duplicates > 0 {
+            s.pop();
+            let _ = write!(s, ", and {} duplicate side effects.", thousands(r.duplicates));
+        }
     } else {
         let by: Vec<&str> = r.prevention.iter().filter(|p| p.caught).map(|p| p.check.as_str()).collect();
         let _ = write!(s, "upstream -> downstream: not connected, the deploy was refused by {}.", by.join(", "));

@@ -123,39 +123,45 @@ const COLORS: [&str; 6] = ["#d62728", "#ff7f0e", "#9467bd", "#1f77b4", "#2ca02c"
 /// `--scenario all`'s overview: each scenario's failure ratio over its run, on a common axis of
 /// the share of each run's time (the runs last from milliseconds to hours).
 pub fn overview(s: &Summary) -> Panels {
-    let lines = s
-        .runs()
-        .into_iter()
-        .filter(|r| r.deployed)
-        .zip(COLORS)
-        .map(|(r, color)| {
-            let end = end_of(r);
-            let points = r
-                .windows
-                .iter()
-                .enumerate()
-                .map(|(i, w)| {
-                    let (l, q) = (&w.loud, &w.silent);
-                    let wrong = l.upstream + l.connector + l.downstream + q.upstream + q.connector + q.downstream;
-                    let x = 100.0 * panels::centre(i, r.window_s, end) / end.max(1e-9);
-                    (x, (w.records > 0).then(|| 100.0 * wrong as f64 / w.records as f64))
-                })
-                .collect();
-            Series::data(&name(r.scenario), color, points)
-        })
-        .collect();
+    // `Some(loud)`: the share of a window's records that failed loudly (or silently); `None`:
+    // the share of the run's records sent in the window.
+    let ratio = |loud: Option<bool>| -> Vec<Series> {
+        s.runs()
+            .into_iter()
+            .filter(|r| r.deployed)
+            .zip(COLORS)
+            .map(|(r, color)| {
+                let end = end_of(r);
+                let points = r
+                    .windows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, w)| {
+                        let x = 100.0 * panels::centre(i, r.window_s, end) / end.max(1e-9);
+                        let Some(loud) = loud else {
+                            return (x, Some(100.0 * w.records as f64 / r.records.max(1) as f64));
+                        };
+                        let p = if loud { &w.loud } else { &w.silent };
+                        let wrong = p.upstream + p.connector + p.downstream;
+                        (x, (w.records > 0).then(|| 100.0 * wrong as f64 / w.records as f64))
+                    })
+                    .collect();
+                Series::data(&name(r.scenario), color, points)
+            })
+            .collect()
+    };
+    // No fixed top: a scenario at 100% stays visible under the frame.
     Panels {
-        title: "csi: each scenario's failure ratio over its run".into(),
+        title: "csi: each scenario's failures over its run".into(),
         x_label: "share of each run's time (%); points at window centres".into(),
         x_end: 100.0,
         bands: Vec::new(),
         partial: None,
-        // No fixed top: a scenario at 100% stays visible under the frame.
-        panels: vec![Panel::new(
-            "failures, loud and silent, among the records sent in each window (%)",
-            Scale::Linear,
-            lines,
-        )],
+        panels: vec![
+            Panel::new("loud failures among the records sent in each window (%)", Scale::Linear, ratio(Some(true))),
+            Panel::new("silent failures among the records sent in each window (%)", Scale::Linear, ratio(Some(false))),
+            Panel::new("records sent in each window (% of the run's records)", Scale::Linear, ratio(None)),
+        ],
     }
 }
 
@@ -175,12 +181,13 @@ pub fn charts(s: &Summary) -> Vec<Figure> {
             let mut figures = vec![Figure {
                 name: "chart".into(),
                 title: "Six interactions side by side.".into(),
-                caption: "Each scenario's share of wrong records (loud and silent) per window, over its own run scaled to 0-100% (a config run lasts hours of virtual time, an encoding run seconds). Scenarios a check refused at deploy have no line.".into(),
+                caption: "Each scenario's share of records that failed loudly (top) and silently (bottom) per window, and when its records were sent, over its own run scaled to 0-100% (a config run lasts hours of virtual time, an encoding run seconds). Scenarios a check refused at deploy have no line; lines with the same values are drawn over one another (the legend lists them all).".into(),
                 svg: overview(s).render(),
             }];
-            for r in a.runs.iter().filter(|r| r.deployed && !r.windows.is_empty()) {
+            // Numbered in report order, so that the files sort as the page shows them.
+            for (i, r) in a.runs.iter().enumerate().filter(|(_, r)| r.deployed && !r.windows.is_empty()) {
                 figures.push(Figure {
-                    name: format!("chart-{}", name(r.scenario)),
+                    name: format!("chart-{}-{}", i + 1, name(r.scenario)),
                     title: format!("{} ({} plane).", name(r.scenario), plane(r.plane)),
                     caption: caption.into(),
                     svg: scenario_chart(r).render(),
@@ -402,8 +409,10 @@ mod tests {
     fn all_has_the_six_scenario_table_and_a_chart_per_scenario_that_went_live() {
         let s = run(&["csi", "--records", "200", "--prevent", "registry"]);
         let names: Vec<String> = charts(&s).into_iter().map(|f| f.name).collect();
-        let live: Vec<String> =
-            s.runs().iter().filter(|r| r.deployed).map(|r| format!("chart-{}", name(r.scenario))).collect();
+        let live: Vec<String> = (s.runs().iter().enumerate())
+            .filter(|(_, r)| r.deployed)
+            .map(|(i, r)| format!("chart-{}-{}", i + 1, name(r.scenario)))
+            .collect();
         assert!(live.len() < 6, "the registry refused some pairs");
         assert_eq!(names[0], "chart");
         assert_eq!(names[1..], live[..]);
