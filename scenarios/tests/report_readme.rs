@@ -43,6 +43,8 @@ fn bin(name: &str) -> &'static str {
     match name {
         "metastable" => env!("CARGO_BIN_EXE_metastable"),
         "cap" => env!("CARGO_BIN_EXE_cap"),
+        "crdt" => env!("CARGO_BIN_EXE_crdt"),
+        "csi" => env!("CARGO_BIN_EXE_csi"),
         other => panic!("the README runs an unknown study '{other}'"),
     }
 }
@@ -109,7 +111,7 @@ fn the_readme_reports_commands_run_and_do_what_it_says() {
     }
     finish(&mut background);
     let out = dir.join("out");
-    for study in ["metastable", "cap", "live", "replay"] {
+    for study in ["metastable", "cap", "crdt", "csi", "live", "replay"] {
         for file in ["report.html", "summary.json", "windows.csv", "chart.svg", "faults.txt"] {
             assert!(out.join(study).join(file).is_file(), "{study}/{file}");
         }
