@@ -44,9 +44,14 @@ pub fn explain(s: &Summary) -> String {
         CrdtKind::GCounter | CrdtKind::PnCounter => {
             let _ = write!(
                 out,
-                "A {} keeps one entry per replica{}, and a merge takes each entry's maximum, so no increment is counted twice or lost: it ends at {} against the {} the operations add up to. ",
+                "A {} keeps one entry per replica{}, and a merge takes each entry's maximum, so no increment is counted twice or lost: {} {} against the {} the operations add up to. ",
                 p.kind.name(),
                 if p.kind == CrdtKind::PnCounter { " for increments and one for decrements" } else { "" },
+                if s.converged {
+                    "it ends at"
+                } else {
+                    "their states joined (what gossip would bring every replica to) hold"
+                },
                 s.value,
                 s.expected
             );
@@ -141,22 +146,50 @@ pub fn experiments() -> Vec<(&'static str, String)> {
         (
             "Convergence speed: merge probability 0.1 against 0.8",
             "crdt -- --type g-counter --sweep merge-probability=0.1,0.8 --seeds 5",
+            "The table's convergence_s column: with 0.8 the replicas agree a few gossip rounds after the last operation, with 0.1 many times later.",
         ),
-        ("OR-Set add-wins, and a naive set's resurrections, on the same operations", "crdt -- --config scenarios/presets/crdt/orset-add-wins.toml"),
-        ("LWW-Map: concurrent writes lose updates", "crdt -- --config scenarios/presets/crdt/lww-lost-updates.toml"),
-        ("LWW-Map: a clock ahead wins over later writes", "crdt -- --config scenarios/presets/crdt/lww-clock-skew.toml"),
+        (
+            "OR-Set add-wins, and a naive set's resurrections, on the same operations",
+            "crdt -- --config scenarios/presets/crdt/orset-add-wins.toml --out out/crdt-orset",
+            "The anomalies table: orset_add_wins counts adds that survived a concurrent remove, by design; naive_set_resurrected counts removes a merge undid.",
+        ),
+        (
+            "The shopping cart: two clients remove an item, one re-adds it",
+            "crdt -- --config scenarios/presets/crdt/shopping-cart.toml",
+            "The OR-Set ends with what the oracle says; the naive set keeps the removed item too.",
+        ),
+        (
+            "LWW-Map: concurrent writes lose updates",
+            "crdt -- --config scenarios/presets/crdt/lww-lost-updates.toml",
+            "lww_lost_updates: acknowledged writes that no replica holds at the end.",
+        ),
+        (
+            "LWW-Map: a clock ahead wins over later writes",
+            "crdt -- --config scenarios/presets/crdt/lww-clock-skew.toml",
+            "lww_skew_wins: writes beaten by one made earlier in real time on replica 0, whose clock runs ahead.",
+        ),
         (
             "A partition: both halves keep accepting operations, diverge, and converge after the heal",
-            "crdt -- --config scenarios/presets/crdt/partition.toml --out partition-run",
+            "crdt -- --config scenarios/presets/crdt/partition.toml --out out/crdt-partition",
+            "The divergence panel stays at two or more states while the partition is shaded, every operation is acknowledged, and the states join soon after the heal.",
         ),
-        ("State against delta gossip: bytes sent for the same operations", "crdt -- --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
-        ("Tombstones: an OR-Set's state with and without garbage collection", "crdt -- --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true"),
+        (
+            "State against delta gossip: bytes sent for the same operations",
+            "crdt -- --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta",
+            "The bytes column: delta mode sends a fraction of what state mode sends, and both converge to the same value.",
+        ),
+        (
+            "Tombstones: an OR-Set's state with and without garbage collection",
+            "crdt -- --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true",
+            "The state_bytes_max column: removed tags are kept so that a remove survives merges, and --gc forgets those every replica has seen.",
+        ),
         (
             "10,000 replicas",
             "crdt -- --type g-counter --mode delta --replicas 10000 --gossip-interval 1s --fanout 1 --ops 10000 --op-rate 400 --duration 60s",
+            "The scale benchmark: the terminal report gives the messages and bytes, whether and when the 10,000 replicas converged, and the wall time it took.",
         ),
     ]
     .into_iter()
-    .map(|(t, c)| (t, format!("cargo run --release --bin {c}")))
+    .map(|(t, c, look)| (t, format!("cargo run --release --bin {c}\n\n{look}")))
     .collect()
 }

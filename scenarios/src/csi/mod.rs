@@ -237,12 +237,23 @@ pub fn explain(summary: &Summary) -> String {
                 loud,
                 silent
             ),
-            Scenario::Compression => format!(
-                "The producer's properties say {}, so it writes LZ4 frames; the source connector is configured from the same properties, but its config schema has no compression key, so it drops it without a word and reads the bytes as {}. {loud} of {n} records failed loudly at the connector ({} surfaced there), and none reached downstream.",
-                if r.ignored_keys.is_empty() { "compression=none".to_string() } else { r.ignored_keys.join(", ") },
-                word(&p.connector_format),
-                thousands(r.surfaced_at.connector)
-            ),
+            Scenario::Compression => {
+                let lz4 = p.compression == faultline_nodes::csi::compression::Compression::Lz4;
+                let wrote = if lz4 { "LZ4 frames" } else { "plain JSON" };
+                let outcome = if r.loud_failures + r.silent_corruptions == 0 {
+                    format!("That happens to be what the producer wrote ({wrote}): none of {n} records failed.")
+                } else {
+                    format!(
+                        "{loud} of {n} records failed loudly at the connector ({} surfaced there), and none reached downstream.",
+                        thousands(r.surfaced_at.connector)
+                    )
+                };
+                format!(
+                    "The producer's properties say {}, so it writes {wrote}; the source connector is configured from the same properties, but its config schema has no compression key, so it drops it without a word and reads the bytes as {}. {outcome}",
+                    if r.ignored_keys.is_empty() { "compression=none".to_string() } else { r.ignored_keys.join(", ") },
+                    word(&p.connector_format),
+                )
+            }
             Scenario::Config => {
                 let o = r.odds.as_ref();
                 format!(
@@ -262,9 +273,17 @@ pub fn explain(summary: &Summary) -> String {
                 )
             }
             Scenario::Api => format!(
-                "Upstream sends each entity's create and updates in order and assumes they are applied in that order; downstream hands them to {} workers{}. Processing times vary, so a later operation can finish first: {} operations reached the apply step after a newer one on the same entity. An update before its create fails ({loud} loud); an older update applied after a newer one leaves a stale value ({silent} lost updates, silent). One worker, or routing each entity to one worker, keeps the order.",
-                p.workers,
-                if p.per_entity_ordering { " that route each entity to one worker" } else { " over one shared queue" },
+                "Upstream sends each entity's create and updates in order and assumes they are applied in that order; downstream hands them to {}. {}: {} operations reached the apply step after a newer one on the same entity. An update before its create fails ({loud} loud); an older update applied after a newer one leaves a stale value ({silent} lost updates, silent). One worker, or routing each entity to one worker, keeps the order.",
+                match (p.workers, p.per_entity_ordering) {
+                    (1, _) => "one worker".to_string(),
+                    (w, true) => format!("{w} workers that route each entity to one worker"),
+                    (w, false) => format!("{w} workers over one shared queue"),
+                },
+                if p.workers == 1 || p.per_entity_ordering {
+                    "Each entity's operations go through one worker, one at a time, so they apply in the order sent"
+                } else {
+                    "Processing times vary, so a later operation can finish first"
+                },
                 thousands(r.counters.get("out_of_order").copied().unwrap_or(0))
             ),
             Scenario::Types => format!(
@@ -291,36 +310,84 @@ pub fn explain(summary: &Summary) -> String {
 /// Experiments to try: a title and the exact command line.
 pub fn experiments() -> Vec<(&'static str, String)> {
     [
-        ("All six interactions in one table", "csi -- --scenario all"),
+        (
+            "All six interactions in one table",
+            "csi -- --scenario all --out out/csi",
+            "Every side passes its own tests; connected, each pair goes wrong in its own way, loudly or silently, at upstream, the connector or downstream.",
+        ),
         (
             "The failure ratio follows the share of accented names",
             "csi -- --scenario encoding --sweep non-ascii-share=0,0.1,0.2,0.4",
+            "The failure ratio is the share of names with a non-ASCII letter, because those are exactly the records whose bytes differ between the two charsets.",
         ),
-        ("Lossy decoding: the same records, now silent", "csi -- --scenario encoding --decode lossy"),
+        (
+            "Lossy decoding: the same records, now silent",
+            "csi -- --scenario encoding --decode lossy",
+            "The loud failures become silent ones: U+FFFD stored without an error, which only the oracle sees.",
+        ),
         (
             "A unit mismatch a schema registry cannot see",
             "csi -- --scenario metadata --metadata units --prevent registry",
+            "The registry passes the pair (both declare a long), and every record is still silently wrong.",
         ),
-        ("The registry refuses the type mismatch before data flows", "csi -- --scenario metadata --prevent registry"),
+        (
+            "The registry refuses the type mismatch before data flows",
+            "csi -- --scenario metadata --prevent registry",
+            "No record crosses: the prevention table says what Avro's schema resolution found.",
+        ),
         (
             "The ignored compression key, caught by a config check",
             "csi -- --scenario compression --prevent config-check",
+            "The check names the producer's key that the connector's config schema does not know.",
         ),
-        ("A connector that reads frames: nothing fails", "csi -- --scenario compression --connector-format frame"),
-        ("Retries duplicate side effects", "csi -- --scenario config --retries 3"),
-        ("Idempotency keys remove the duplicates", "csi -- --scenario config --idempotency-keys"),
-        ("A timeout above downstream's p99", "csi -- --scenario config --timeout 90s"),
-        ("Out-of-order applies grow with workers", "csi -- --scenario api --sweep workers=1,2,4,8"),
-        ("Per-entity ordering restores the order", "csi -- --scenario api --workers 8 --per-entity-ordering"),
-        ("A contract test catches the ordering assumption", "csi -- --scenario api --prevent contract"),
-        ("Rounding instead of truncating", "csi -- --scenario types --rounding half-even"),
+        (
+            "A connector that reads frames: nothing fails",
+            "csi -- --scenario compression --connector-format frame",
+            "The key is still ignored, but the connector happens to read what the producer writes.",
+        ),
+        (
+            "Retries duplicate side effects",
+            "csi -- --scenario config --retries 3",
+            "Each timed-out attempt was still processed, so its retry applies the side effect again: the duplicates panel.",
+        ),
+        (
+            "Idempotency keys remove the duplicates",
+            "csi -- --scenario config --idempotency-keys",
+            "The same timeouts and retries, and no duplicate side effect.",
+        ),
+        (
+            "A timeout above downstream's p99",
+            "csi -- --scenario config --timeout 90s",
+            "Attempts rarely time out: no request fails, and duplicate side effects drop from about a thousand to about ten.",
+        ),
+        (
+            "Out-of-order applies grow with workers",
+            "csi -- --scenario api --sweep workers=1,2,4,8",
+            "None with one worker; more with every worker added.",
+        ),
+        (
+            "Per-entity ordering restores the order",
+            "csi -- --scenario api --workers 8 --per-entity-ordering",
+            "Eight workers, each entity on one of them: no operation applies out of order.",
+        ),
+        (
+            "A contract test catches the ordering assumption",
+            "csi -- --scenario api --prevent contract",
+            "The consumer's expectation (an update after its create applies) fails against the provider before go-live.",
+        ),
+        (
+            "Rounding instead of truncating",
+            "csi -- --scenario types --rounding half-even",
+            "No invoice changes by a cent and the totals do not drift: the f64 sums land a hair off the exact cents, which rounding recovers and truncating does not.",
+        ),
         (
             "How many write-read samples catch a rare problem",
             "csi -- --scenario encoding --non-ascii-share 0.01 --prevent write-read:50",
+            "The prevention table gives the probability that 50 samples include a failing record, next to whether this run's sample did.",
         ),
     ]
     .into_iter()
-    .map(|(t, c)| (t, format!("cargo run --release --bin {c}")))
+    .map(|(t, c, look)| (t, format!("cargo run --release --bin {c}\n\n{look}")))
     .collect()
 }
 
