@@ -130,6 +130,17 @@ pub fn explain(s: &Summary) -> String {
             s.min_distinct_in_partition.map_or("-".to_string(), |d| d.to_string())
         );
     }
+    if !s.fault_windows.is_empty() {
+        let spans: Vec<String> =
+            s.fault_windows.iter().map(|f| format!("{} from {:.3} s to {:.3} s", f.kind, f.from_s, f.to_s)).collect();
+        let _ = write!(
+            out,
+            "\n\nFaults ran (shaded; each is in faults.txt): {}. {} of {} planned operations were acknowledged (a replica that is down skips its own).",
+            spans.join(", "),
+            s.ops.acknowledged,
+            s.ops.planned
+        );
+    }
     out
 }
 

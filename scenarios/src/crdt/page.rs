@@ -252,5 +252,8 @@ mod tests {
         assert_eq!((s.fault_windows[0].from_s, s.fault_windows[0].to_s), (3.0, 6.0));
         assert!(bands(&s).iter().any(|b| b.label == "crash" && b.from == 3.0 && b.to == 6.0));
         assert!(s.faults.as_deref().unwrap().contains("crash"), "{:?}", s.faults);
+        let text = crate::crdt::explain(&s);
+        assert!(text.contains("Faults ran (shaded; each is in faults.txt): crash from 3.000 s to 6.000 s."), "{text}");
+        assert!(text.contains(&format!("{} of {} planned operations", s.ops.acknowledged, s.ops.planned)), "{text}");
     }
 }
