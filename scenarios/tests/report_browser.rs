@@ -73,6 +73,9 @@ fn every_report_renders_in_chromium_with_its_charts_and_nothing_external_or_in_e
             env!("CARGO_BIN_EXE_cap"),
             args(&["--config", &preset("cap", "latency-weak-wan.toml"), "--nemesis", "every=8s,for=3s,kinds=crash"]),
         ),
+        ("crdt-partition", env!("CARGO_BIN_EXE_crdt"), args(&["--config", &preset("crdt", "partition.toml")])),
+        ("csi-config", env!("CARGO_BIN_EXE_csi"), args(&["--scenario", "config", "--records", "500"])),
+        ("csi-all", env!("CARGO_BIN_EXE_csi"), args(&["--records", "500"])),
     ];
     for (name, bin, args) in &pages {
         report(bin, args, &root.join(name));

@@ -82,7 +82,7 @@ fn the_readme_reports_commands_run_and_do_what_it_says() {
     }
     finish(&mut background);
     let out = dir.join("out");
-    for study in ["metastable", "cap", "live", "replay"] {
+    for study in ["metastable", "cap", "crdt", "csi", "live", "replay"] {
         for file in ["report.html", "summary.json", "windows.csv", "chart.svg", "faults.txt"] {
             assert!(out.join(study).join(file).is_file(), "{study}/{file}");
         }

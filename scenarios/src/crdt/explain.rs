@@ -37,15 +37,21 @@ pub fn explain(s: &Summary) -> String {
             );
         }
     }
+    para(&mut out);
     let a = &s.anomalies;
     let n = |v: Option<u64>| v.unwrap_or(0);
     match p.kind {
         CrdtKind::GCounter | CrdtKind::PnCounter => {
             let _ = write!(
                 out,
-                "A {} keeps one entry per replica{}, and a merge takes each entry's maximum, so no increment is counted twice or lost: it ends at {} against the {} the operations add up to. ",
+                "A {} keeps one entry per replica{}, and a merge takes each entry's maximum, so no increment is counted twice or lost: {} {} against the {} the operations add up to. ",
                 p.kind.name(),
                 if p.kind == CrdtKind::PnCounter { " for increments and one for decrements" } else { "" },
+                if s.converged {
+                    "it ends at"
+                } else {
+                    "their states joined (what gossip would bring every replica to) hold"
+                },
                 s.value,
                 s.expected
             );
@@ -73,12 +79,15 @@ pub fn explain(s: &Summary) -> String {
                     if b.errors == 1 { "" } else { "s" },
                     n(a.naive_set_resurrected)
                 );
+                if b.value == s.value {
+                    out.push_str("On these operations it happens to end where the OR-Set does (the OR-Set's extra elements are its add-wins outcomes); the shopping-cart preset shows where the two part. ");
+                }
             }
         }
         _ => {
             let _ = write!(
                 out,
-                "Each write carries its writer's own clock, and a merge keeps the highest stamp: {} acknowledged write{} vanished, beaten by a concurrent write, {} of them by a write that happened earlier in real time but carried a clock ahead{}. ",
+                "Each write carries its writer's own clock, and a merge keeps the highest stamp: {} acknowledged write{} vanished, beaten in a merge by a write that had not seen them, {} of them by a write that happened earlier in real time but carried a clock ahead{}. ",
                 n(a.lww_lost_updates),
                 if n(a.lww_lost_updates) == 1 { "" } else { "s" },
                 n(a.lww_skew_wins),
@@ -86,6 +95,7 @@ pub fn explain(s: &Summary) -> String {
             );
         }
     }
+    para(&mut out);
     let per = s.bytes.checked_div(s.messages).unwrap_or(0);
     match p.mode {
         Mode::State => {
@@ -113,14 +123,31 @@ pub fn explain(s: &Summary) -> String {
     if let Some(part) = &s.partition {
         let _ = write!(
             out,
-            " From {:.3} s to {:.3} s the two halves could not gossip; both kept accepting operations ({} of them then, every one acknowledged), and at least {} distinct states stood in every window; after the heal the gossip joined them.",
+            "\n\nFrom {:.3} s to {:.3} s the two halves could not gossip; both kept accepting operations ({} of them then, every one acknowledged), and at least {} distinct states stood in every window; after the heal the gossip joined them.",
             part.from_s,
             part.to_s,
             s.ops.during_partition,
             s.min_distinct_in_partition.map_or("-".to_string(), |d| d.to_string())
         );
     }
+    if !s.fault_windows.is_empty() {
+        let spans: Vec<String> =
+            s.fault_windows.iter().map(|f| format!("{} from {:.3} s to {:.3} s", f.kind, f.from_s, f.to_s)).collect();
+        let _ = write!(
+            out,
+            "\n\nFaults ran (shaded; each is in faults.txt): {}. {} of {} planned operations were acknowledged (a replica that is down skips its own).",
+            spans.join(", "),
+            s.ops.acknowledged,
+            s.ops.planned
+        );
+    }
     out
+}
+
+/// Ends a paragraph: the page separates paragraphs by a blank line.
+fn para(out: &mut String) {
+    out.truncate(out.trim_end().len());
+    out.push_str("\n\n");
 }
 
 /// Experiments to try on the report page: a title and the exact command line (paths from the
@@ -129,23 +156,51 @@ pub fn experiments() -> Vec<(&'static str, String)> {
     [
         (
             "Convergence speed: merge probability 0.1 against 0.8",
-            "crdt --type g-counter --sweep merge-probability=0.1,0.8 --seeds 5",
+            "crdt -- --type g-counter --sweep merge-probability=0.1,0.8 --seeds 5",
+            "The table's convergence_s column: with 0.8 the replicas agree a few gossip rounds after the last operation, with 0.1 many times later.",
         ),
-        ("OR-Set add-wins, and a naive set's resurrections, on the same operations", "crdt --config scenarios/presets/crdt/orset-add-wins.toml"),
-        ("LWW-Map: concurrent writes lose updates", "crdt --config scenarios/presets/crdt/lww-lost-updates.toml"),
-        ("LWW-Map: a clock ahead wins over later writes", "crdt --config scenarios/presets/crdt/lww-clock-skew.toml"),
+        (
+            "OR-Set add-wins, and a naive set's resurrections, on the same operations",
+            "crdt -- --config scenarios/presets/crdt/orset-add-wins.toml --out out/crdt-orset",
+            "The anomalies table: orset_add_wins counts adds that survived a concurrent remove, by design; naive_set_resurrected counts removes a merge undid.",
+        ),
+        (
+            "The shopping cart: two clients remove an item, one re-adds it",
+            "crdt -- --config scenarios/presets/crdt/shopping-cart.toml",
+            "The OR-Set ends with what the oracle says; the naive set keeps the removed item too.",
+        ),
+        (
+            "LWW-Map: concurrent writes lose updates",
+            "crdt -- --config scenarios/presets/crdt/lww-lost-updates.toml",
+            "lww_lost_updates: acknowledged writes that no replica holds at the end.",
+        ),
+        (
+            "LWW-Map: a clock ahead wins over later writes",
+            "crdt -- --config scenarios/presets/crdt/lww-clock-skew.toml",
+            "lww_skew_wins: writes beaten by one made earlier in real time on replica 0, whose clock runs ahead.",
+        ),
         (
             "A partition: both halves keep accepting operations, diverge, and converge after the heal",
-            "crdt --config scenarios/presets/crdt/partition.toml --out partition-run",
+            "crdt -- --config scenarios/presets/crdt/partition.toml --out out/crdt-partition",
+            "The divergence panel stays at two or more states while the partition is shaded, every operation is acknowledged, and the states join soon after the heal.",
         ),
-        ("State against delta gossip: bytes sent for the same operations", "crdt --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta"),
-        ("Tombstones: an OR-Set's state with and without garbage collection", "crdt --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true"),
+        (
+            "State against delta gossip: bytes sent for the same operations",
+            "crdt -- --config scenarios/presets/crdt/delta-vs-state.toml --sweep mode=state,delta",
+            "The bytes column: delta mode sends a fraction of what state mode sends, and both converge to the same value.",
+        ),
+        (
+            "Tombstones: an OR-Set's state with and without garbage collection",
+            "crdt -- --type or-set --topology full --remove-ratio 0.5 --sweep gc=false,true",
+            "The state_bytes_max column: removed tags are kept so that a remove survives merges, and --gc forgets those every replica has seen.",
+        ),
         (
             "10,000 replicas",
-            "crdt --type g-counter --mode delta --replicas 10000 --gossip-interval 1s --fanout 1 --ops 10000 --op-rate 400 --duration 60s",
+            "crdt -- --type g-counter --mode delta --replicas 10000 --gossip-interval 1s --fanout 1 --ops 10000 --op-rate 400 --duration 60s",
+            "The scale benchmark: the terminal report gives the messages and bytes, whether and when the 10,000 replicas converged, and the wall time it took.",
         ),
     ]
     .into_iter()
-    .map(|(t, c)| (t, c.to_string()))
+    .map(|(t, c, look)| (t, format!("cargo run --release --bin {c}\n\n{look}")))
     .collect()
 }

@@ -5,6 +5,7 @@
 
 pub mod explain;
 pub mod judge;
+pub mod page;
 pub mod params;
 pub mod run;
 pub mod sweep;
@@ -17,7 +18,7 @@ pub use params::Params;
 pub use run::{Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
-use crate::report::{Chart, Line, csv};
+use crate::report::{Figure, Table, csv};
 use crate::study::run::RunId;
 use crate::study::{Param, RunLimits, Speed, Study};
 
@@ -138,72 +139,6 @@ pub fn windows_csv(s: &Summary) -> String {
     csv::render(&header, rows)
 }
 
-fn spans(s: &Summary) -> Vec<(f64, f64, String)> {
-    s.partition.iter().map(|p| (p.from_s, p.to_s, "partition".to_string())).collect()
-}
-
-/// `divergence.svg`: distinct replica states at the end of each window, and operations per
-/// window; the partition shaded.
-pub fn divergence_chart(s: &Summary) -> Chart {
-    let end = |w: &run::Window| w.t_s + s.params.window.as_secs_f64();
-    Chart {
-        title: format!("{}: distinct states ({})", s.params.kind.name(), converged_words(s)),
-        x_label: "virtual time (s)".into(),
-        left_label: "distinct replica states".into(),
-        right_label: "operations per window".into(),
-        lines: vec![
-            Line {
-                label: "distinct states".into(),
-                color: "#d62728",
-                points: s.windows.iter().map(|w| (end(w), Some(w.distinct_states as f64))).collect(),
-                right: false,
-            },
-            Line {
-                label: "operations".into(),
-                color: "#222222",
-                points: s.windows.iter().map(|w| (end(w), Some(w.ops as f64))).collect(),
-                right: true,
-            },
-        ],
-        spans: spans(s),
-    }
-}
-
-/// `state.svg`: the largest sampled state and the gossip bytes per window; the partition
-/// shaded.
-pub fn state_chart(s: &Summary) -> Chart {
-    let end = |w: &run::Window| w.t_s + s.params.window.as_secs_f64();
-    Chart {
-        title: format!("{} in {} mode: state size and traffic", s.params.kind.name(), params::word(&s.params.mode)),
-        x_label: "virtual time (s)".into(),
-        left_label: "largest state (bytes)".into(),
-        right_label: "gossip bytes per window".into(),
-        lines: vec![
-            Line {
-                label: "state bytes".into(),
-                color: "#1f77b4",
-                points: s.windows.iter().map(|w| (end(w), Some(w.state_bytes_max as f64))).collect(),
-                right: false,
-            },
-            Line {
-                label: "bytes sent".into(),
-                color: "#ff7f0e",
-                points: s.windows.iter().map(|w| (end(w), Some(w.bytes as f64))).collect(),
-                right: true,
-            },
-        ],
-        spans: spans(s),
-    }
-}
-
-fn converged_words(s: &Summary) -> String {
-    match (s.converged, s.convergence_s) {
-        (true, Some(c)) => format!("converged {c:.3} s after the last operation"),
-        (true, None) => "converged".into(),
-        (false, _) => "not converged".into(),
-    }
-}
-
 /// The crdt study, for the shared study binary.
 pub struct Crdt;
 
@@ -248,15 +183,31 @@ impl Study for Crdt {
     }
 
     fn files(s: &Summary) -> Vec<(&'static str, Vec<u8>)> {
-        let mut files = vec![
-            ("windows.csv", windows_csv(s).into_bytes()),
-            ("divergence.svg", divergence_chart(s).render().into_bytes()),
-            ("state.svg", state_chart(s).render().into_bytes()),
-        ];
-        if let Some(f) = &s.faults {
-            files.push(("faults.txt", f.clone().into_bytes()));
-        }
-        files
+        vec![("windows.csv", windows_csv(s).into_bytes())]
+    }
+
+    fn faults(s: &Summary) -> Option<&str> {
+        s.faults.as_deref()
+    }
+
+    fn verdict(s: &Summary) -> String {
+        page::verdict(s)
+    }
+
+    fn explain(s: &Summary) -> String {
+        explain(s)
+    }
+
+    fn experiments() -> Vec<(&'static str, String)> {
+        experiments()
+    }
+
+    fn charts(s: &Summary) -> Vec<Figure> {
+        page::charts(s)
+    }
+
+    fn tables(s: &Summary) -> Vec<Table> {
+        page::tables(s)
     }
 
     fn generated_faults<'a>(p: &Params, s: &'a Summary) -> Option<&'a str> {
@@ -265,5 +216,18 @@ impl Study for Crdt {
 
     fn row(id: RunId, s: &Summary) -> sweep::Row {
         sweep::Row::new(id, s)
+    }
+}
+
+#[cfg(test)]
+mod report_tests {
+    use std::path::Path;
+
+    use crate::study::page::check_experiments;
+
+    #[test]
+    fn every_experiment_is_a_command_that_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        check_experiments::<super::Crdt>(root).unwrap();
     }
 }

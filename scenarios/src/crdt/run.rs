@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use faultline::{Command, LinkConfig, NodeId, SimTime};
-use faultline_faults::Resolver;
+use faultline_faults::{Resolver, fault_spans};
 use faultline_nodes::crdt::analysis::Observations;
 use faultline_nodes::crdt::{
     Crdt, CrdtKind, GCounter, LwwMap, MaxCounter, Msg, NaiveSet, OrSet, PnCounter, ReplicaConfig, Replicated, Topology,
@@ -78,6 +78,17 @@ pub struct Span {
     /// Start.
     pub from_s: f64,
     /// End.
+    pub to_s: f64,
+}
+
+/// A span of virtual time during which scripted, nemesis or live faults were in force.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultWindow {
+    /// What (`crash`, `partition + crash`).
+    pub kind: String,
+    /// Start (s).
+    pub from_s: f64,
+    /// End (s); equal to the start for an instant (a clock step).
     pub to_s: f64,
 }
 
@@ -159,8 +170,10 @@ pub struct Summary {
     pub min_distinct_in_partition: Option<usize>,
     /// The naive counterpart on the same operations.
     pub baseline: Option<Baseline>,
-    /// The faults applied, as a script (from --faults and --nemesis).
+    /// The faults applied, as a script (from --faults, --nemesis and live commands).
     pub faults: Option<String>,
+    /// When the faults of `faults` were in force.
+    pub fault_windows: Vec<FaultWindow>,
     /// Why the run stopped before its end, when it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub incomplete: Option<String>,
@@ -319,6 +332,10 @@ fn judged<T: Judged>(
         min_distinct_in_partition,
         baseline: None,
         faults: (!driven.plan.script.entries.is_empty()).then(|| driven.plan.script.to_string()),
+        fault_windows: fault_spans(&driven.plan.timeline.commands, driven.report.end)
+            .into_iter()
+            .map(|f| FaultWindow { kind: f.label(), from_s: f.from.as_secs_f64(), to_s: f.to.as_secs_f64() })
+            .collect(),
         incomplete: driven.incomplete,
         windows: windows(&obs, params.window),
     }

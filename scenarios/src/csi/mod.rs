@@ -3,6 +3,7 @@
 //! before go-live catches it. Its parameters, the run, what it prints and writes, its sweeps,
 //! and the "what you are seeing" text and experiments for the report page.
 
+pub mod page;
 pub mod params;
 pub mod run;
 pub mod sweep;
@@ -14,7 +15,7 @@ pub use params::Params;
 pub use run::{ScenarioSummary, Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
-use crate::report::{Chart, Line, csv};
+use crate::report::{Figure, Table, csv};
 use crate::study::run::RunId;
 use crate::study::{Param, RunLimits, Speed, Study};
 use params::{Which, name, word};
@@ -61,6 +62,10 @@ pub fn lesson(r: &ScenarioSummary) -> String {
             thousands(r.records),
             thousands(r.loud_failures)
         );
+        if r.duplicates > 0 {
+            s.pop();
+            let _ = write!(s, ", and {} duplicate side effects.", thousands(r.duplicates));
+        }
     } else {
         let by: Vec<&str> = r.prevention.iter().filter(|p| p.caught).map(|p| p.check.as_str()).collect();
         let _ = write!(s, "upstream -> downstream: not connected, the deploy was refused by {}.", by.join(", "));
@@ -232,12 +237,23 @@ pub fn explain(summary: &Summary) -> String {
                 loud,
                 silent
             ),
-            Scenario::Compression => format!(
-                "The producer's properties say {}, so it writes LZ4 frames; the source connector is configured from the same properties, but its config schema has no compression key, so it drops it without a word and reads the bytes as {}. {loud} of {n} records failed loudly at the connector ({} surfaced there), and none reached downstream.",
-                if r.ignored_keys.is_empty() { "compression=none".to_string() } else { r.ignored_keys.join(", ") },
-                word(&p.connector_format),
-                thousands(r.surfaced_at.connector)
-            ),
+            Scenario::Compression => {
+                let lz4 = p.compression == faultline_nodes::csi::compression::Compression::Lz4;
+                let wrote = if lz4 { "LZ4 frames" } else { "plain JSON" };
+                let outcome = if r.loud_failures + r.silent_corruptions == 0 {
+                    format!("That happens to be what the producer wrote ({wrote}): none of {n} records failed.")
+                } else {
+                    format!(
+                        "{loud} of {n} records failed loudly at the connector ({} surfaced there), and none reached downstream.",
+                        thousands(r.surfaced_at.connector)
+                    )
+                };
+                format!(
+                    "The producer's properties say {}, so it writes {wrote}; the source connector is configured from the same properties, but its config schema has no compression key, so it drops it without a word and reads the bytes as {}. {outcome}",
+                    if r.ignored_keys.is_empty() { "compression=none".to_string() } else { r.ignored_keys.join(", ") },
+                    word(&p.connector_format),
+                )
+            }
             Scenario::Config => {
                 let o = r.odds.as_ref();
                 format!(
@@ -257,9 +273,17 @@ pub fn explain(summary: &Summary) -> String {
                 )
             }
             Scenario::Api => format!(
-                "Upstream sends each entity's create and updates in order and assumes they are applied in that order; downstream hands them to {} workers{}. Processing times vary, so a later operation can finish first: {} operations reached the apply step after a newer one on the same entity. An update before its create fails ({loud} loud); an older update applied after a newer one leaves a stale value ({silent} lost updates, silent). One worker, or routing each entity to one worker, keeps the order.",
-                p.workers,
-                if p.per_entity_ordering { " that route each entity to one worker" } else { " over one shared queue" },
+                "Upstream sends each entity's create and updates in order and assumes they are applied in that order; downstream hands them to {}. {}: {} operations reached the apply step after a newer one on the same entity. An update before its create fails ({loud} loud); an older update applied after a newer one leaves a stale value ({silent} lost updates, silent). One worker, or routing each entity to one worker, keeps the order.",
+                match (p.workers, p.per_entity_ordering) {
+                    (1, _) => "one worker".to_string(),
+                    (w, true) => format!("{w} workers that route each entity to one worker"),
+                    (w, false) => format!("{w} workers over one shared queue"),
+                },
+                if p.workers == 1 || p.per_entity_ordering {
+                    "Each entity's operations go through one worker, one at a time, so they apply in the order sent"
+                } else {
+                    "Processing times vary, so a later operation can finish first"
+                },
                 thousands(r.counters.get("out_of_order").copied().unwrap_or(0))
             ),
             Scenario::Types => format!(
@@ -286,30 +310,84 @@ pub fn explain(summary: &Summary) -> String {
 /// Experiments to try: a title and the exact command line.
 pub fn experiments() -> Vec<(&'static str, String)> {
     [
-        ("All six interactions in one table", "csi --scenario all"),
+        (
+            "All six interactions in one table",
+            "csi -- --scenario all --out out/csi",
+            "Every side passes its own tests; connected, each pair goes wrong in its own way, loudly or silently, at upstream, the connector or downstream.",
+        ),
         (
             "The failure ratio follows the share of accented names",
-            "csi --scenario encoding --sweep non-ascii-share=0,0.1,0.2,0.4",
+            "csi -- --scenario encoding --sweep non-ascii-share=0,0.1,0.2,0.4",
+            "The failure ratio is the share of names with a non-ASCII letter, because those are exactly the records whose bytes differ between the two charsets.",
         ),
-        ("Lossy decoding: the same records, now silent", "csi --scenario encoding --decode lossy"),
-        ("A unit mismatch a schema registry cannot see", "csi --scenario metadata --metadata units --prevent registry"),
-        ("The registry refuses the type mismatch before data flows", "csi --scenario metadata --prevent registry"),
-        ("The ignored compression key, caught by a config check", "csi --scenario compression --prevent config-check"),
-        ("A connector that reads frames: nothing fails", "csi --scenario compression --connector-format frame"),
-        ("Retries duplicate side effects", "csi --scenario config --retries 3"),
-        ("Idempotency keys remove the duplicates", "csi --scenario config --idempotency-keys"),
-        ("A timeout above downstream's p99", "csi --scenario config --timeout 90s"),
-        ("Out-of-order applies grow with workers", "csi --scenario api --sweep workers=1,2,4,8"),
-        ("Per-entity ordering restores the order", "csi --scenario api --workers 8 --per-entity-ordering"),
-        ("A contract test catches the ordering assumption", "csi --scenario api --prevent contract"),
-        ("Rounding instead of truncating", "csi --scenario types --rounding half-even"),
+        (
+            "Lossy decoding: the same records, now silent",
+            "csi -- --scenario encoding --decode lossy",
+            "The loud failures become silent ones: U+FFFD stored without an error, which only the oracle sees.",
+        ),
+        (
+            "A unit mismatch a schema registry cannot see",
+            "csi -- --scenario metadata --metadata units --prevent registry",
+            "The registry passes the pair (both declare a long), and every record is still silently wrong.",
+        ),
+        (
+            "The registry refuses the type mismatch before data flows",
+            "csi -- --scenario metadata --prevent registry",
+            "No record crosses: the prevention table says what Avro's schema resolution found.",
+        ),
+        (
+            "The ignored compression key, caught by a config check",
+            "csi -- --scenario compression --prevent config-check",
+            "The check names the producer's key that the connector's config schema does not know.",
+        ),
+        (
+            "A connector that reads frames: nothing fails",
+            "csi -- --scenario compression --connector-format frame",
+            "The key is still ignored, but the connector happens to read what the producer writes.",
+        ),
+        (
+            "Retries duplicate side effects",
+            "csi -- --scenario config --retries 3",
+            "Each timed-out attempt was still processed, so its retry applies the side effect again: the duplicates panel.",
+        ),
+        (
+            "Idempotency keys remove the duplicates",
+            "csi -- --scenario config --idempotency-keys",
+            "The same timeouts and retries, and no duplicate side effect.",
+        ),
+        (
+            "A timeout above downstream's p99",
+            "csi -- --scenario config --timeout 90s",
+            "Attempts rarely time out: no request fails, and duplicate side effects drop from about a thousand to about ten.",
+        ),
+        (
+            "Out-of-order applies grow with workers",
+            "csi -- --scenario api --sweep workers=1,2,4,8",
+            "None with one worker; more with every worker added.",
+        ),
+        (
+            "Per-entity ordering restores the order",
+            "csi -- --scenario api --workers 8 --per-entity-ordering",
+            "Eight workers, each entity on one of them: no operation applies out of order.",
+        ),
+        (
+            "A contract test catches the ordering assumption",
+            "csi -- --scenario api --prevent contract",
+            "The consumer's expectation (an update after its create applies) fails against the provider before go-live.",
+        ),
+        (
+            "Rounding instead of truncating",
+            "csi -- --scenario types --rounding half-even",
+            "No invoice changes by a cent and the totals do not drift: the f64 sums land a hair off the exact cents, which rounding recovers and truncating does not.",
+        ),
         (
             "How many write-read samples catch a rare problem",
-            "csi --scenario encoding --non-ascii-share 0.01 --prevent write-read:50",
+            "csi -- --scenario encoding --non-ascii-share 0.01 --prevent write-read:50",
+            "The prevention table gives the probability that 50 samples include a failing record, next to whether this run's sample did.",
         ),
     ]
     .into_iter()
-    .map(|(t, c)| (t, c.to_string()))
+    .map(|(t, c, look)| (t, format!("cargo run --release --bin {c}\n\n{look}")))
     .collect()
 }
 
@@ -342,91 +420,6 @@ pub fn windows_csv(s: &Summary) -> String {
         })
     });
     csv::render(&header, rows)
-}
-
-const COLORS: [&str; 6] = ["#d62728", "#ff7f0e", "#9467bd", "#1f77b4", "#2ca02c", "#8c564b"];
-
-/// `chart.svg`: loud and silent failures over time by where they surfaced (one scenario), or
-/// each scenario's failure ratio over its run (all).
-pub fn chart(s: &Summary) -> Chart {
-    match s {
-        Summary::One(o) => {
-            let r = &o.run;
-            type Pick = fn(&run::Window) -> u64;
-            let series: [(&str, bool, Pick); 6] = [
-                ("loud at upstream", false, |w| w.loud.upstream),
-                ("loud at connector", false, |w| w.loud.connector),
-                ("loud at downstream", false, |w| w.loud.downstream),
-                ("silent at upstream", false, |w| w.silent.upstream),
-                ("silent at connector", false, |w| w.silent.connector),
-                ("silent at downstream", false, |w| w.silent.downstream),
-            ];
-            let mut lines: Vec<Line> = series
-                .iter()
-                .zip(COLORS)
-                .filter(|((_, _, f), _)| r.windows.iter().any(|w| f(w) > 0))
-                .map(|((label, right, f), color)| Line {
-                    label: label.to_string(),
-                    color,
-                    points: r.windows.iter().map(|w| (w.t_s, Some(f(w) as f64))).collect(),
-                    right: *right,
-                })
-                .collect();
-            lines.push(Line {
-                label: "records".into(),
-                color: "#222222",
-                points: r.windows.iter().map(|w| (w.t_s, Some(w.records as f64))).collect(),
-                right: true,
-            });
-            Chart {
-                title: format!(
-                    "csi {}: failures per {} s window, by where they surfaced",
-                    name(r.scenario),
-                    r.window_s
-                ),
-                x_label: "virtual time (s)".into(),
-                left_label: "failures per window".into(),
-                right_label: "records per window".into(),
-                lines,
-                spans: Vec::new(),
-            }
-        }
-        Summary::All(_) => Chart {
-            title: "csi: each scenario's failure ratio over its run (loud and silent)".into(),
-            x_label: "share of the run's time (%)".into(),
-            left_label: "failure ratio (%)".into(),
-            right_label: String::new(),
-            lines: s
-                .runs()
-                .into_iter()
-                .zip(COLORS)
-                .map(|(r, color)| {
-                    let n = r.windows.len().max(1) as f64;
-                    Line {
-                        label: name(r.scenario),
-                        color,
-                        points: r
-                            .windows
-                            .iter()
-                            .enumerate()
-                            .map(|(i, w)| {
-                                let wrong = w.loud.upstream
-                                    + w.loud.connector
-                                    + w.loud.downstream
-                                    + w.silent.upstream
-                                    + w.silent.connector
-                                    + w.silent.downstream;
-                                let ratio = (w.records > 0).then(|| 100.0 * wrong as f64 / w.records as f64);
-                                (100.0 * i as f64 / n, ratio)
-                            })
-                            .collect(),
-                        right: false,
-                    }
-                })
-                .collect(),
-            spans: Vec::new(),
-        },
-    }
 }
 
 /// The csi study, for the shared study binary.
@@ -486,12 +479,31 @@ impl Study for Csi {
     }
 
     fn files(s: &Summary) -> Vec<(&'static str, Vec<u8>)> {
-        let mut files =
-            vec![("windows.csv", windows_csv(s).into_bytes()), ("chart.svg", chart(s).render().into_bytes())];
-        if let Some(f) = s.faults() {
-            files.push(("faults.txt", f.as_bytes().to_vec()));
-        }
-        files
+        vec![("windows.csv", windows_csv(s).into_bytes())]
+    }
+
+    fn faults(s: &Summary) -> Option<&str> {
+        s.faults()
+    }
+
+    fn verdict(s: &Summary) -> String {
+        page::verdict(s)
+    }
+
+    fn explain(s: &Summary) -> String {
+        explain(s)
+    }
+
+    fn experiments() -> Vec<(&'static str, String)> {
+        experiments()
+    }
+
+    fn charts(s: &Summary) -> Vec<Figure> {
+        page::charts(s)
+    }
+
+    fn tables(s: &Summary) -> Vec<Table> {
+        page::tables(s)
     }
 
     fn generated_faults<'a>(p: &Params, s: &'a Summary) -> Option<&'a str> {
@@ -558,11 +570,8 @@ mod tests {
     }
 
     #[test]
-    fn every_experiment_is_a_command_line_the_binary_accepts() {
-        for (title, cmd) in experiments() {
-            let args: Vec<&str> = cmd.split_whitespace().collect();
-            assert_eq!(args[0], "csi", "{title}");
-            assert!(Csi::parse_args(args).is_ok(), "{title}: {cmd}");
-        }
+    fn every_experiment_is_a_command_that_parses() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        crate::study::page::check_experiments::<Csi>(root).unwrap();
     }
 }

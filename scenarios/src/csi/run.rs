@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use faultline::{RunOutcome, SimBuilder, SimTime, derive_rng, seed::derive_seed};
-use faultline_faults::Resolver;
+use faultline_faults::{Resolver, fault_spans};
 use faultline_nodes::csi::flow::{self, DataFlow};
 use faultline_nodes::csi::prevent::{self, Verdict, WriteRead};
 use faultline_nodes::csi::{
@@ -38,6 +38,19 @@ pub struct Window {
     pub loud: PerSurface,
     /// Wrong values only the oracle saw, by where.
     pub silent: PerSurface,
+    /// Extra applications of the side effects of the records sent in it.
+    pub duplicates: u64,
+}
+
+/// A span of virtual time during which scripted, nemesis or live faults were in force.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FaultWindow {
+    /// What (`crash`, `partition + crash`).
+    pub kind: String,
+    /// Start (s).
+    pub from_s: f64,
+    /// End (s); equal to the start for an instant.
+    pub to_s: f64,
 }
 
 /// What one check concluded, and when it would have run.
@@ -113,6 +126,11 @@ pub struct ScenarioSummary {
     pub window_s: f64,
     /// The time series.
     pub windows: Vec<Window>,
+    /// The last instant a record was sent or failed (s): where the time series ends.
+    pub end_s: f64,
+    /// When the faults of `faults` were in force.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fault_windows: Vec<FaultWindow>,
     /// The faults applied, as a script.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub faults: Option<String>,
@@ -206,7 +224,11 @@ fn auto_width(span: Duration) -> Duration {
 }
 
 /// The windows of a run's timeline, `width` wide (or automatic), within `limits`.
-fn windows(r: &CsiResult, width: Option<Duration>, limits: &RunLimits) -> Result<(Duration, Vec<Window>), InputError> {
+fn windows(
+    r: &CsiResult,
+    width: Option<Duration>,
+    limits: &RunLimits,
+) -> Result<(Duration, Duration, Vec<Window>), InputError> {
     let since = |t: SimTime| t.saturating_since(SimTime::ZERO);
     let end =
         r.timeline.iter().map(|m| since(m.failure.map_or(m.sent, |f| f.at.max(m.sent)))).max().unwrap_or_default();
@@ -226,12 +248,14 @@ fn windows(r: &CsiResult, width: Option<Duration>, limits: &RunLimits) -> Result
             records: 0,
             loud: PerSurface::default(),
             silent: PerSurface::default(),
+            duplicates: 0,
         })
         .collect();
     let at = |t: SimTime| (since(t).as_nanos() / width.as_nanos().max(1)) as usize;
     for m in &r.timeline {
         if let Some(w) = out.get_mut(at(m.sent)) {
             w.records += 1;
+            w.duplicates += m.copies.saturating_sub(1) as u64;
         }
         if let Some(f) = m.failure
             && let Some(w) = out.get_mut(at(f.at))
@@ -244,7 +268,7 @@ fn windows(r: &CsiResult, width: Option<Duration>, limits: &RunLimits) -> Result
             }
         }
     }
-    Ok((width, out))
+    Ok((width, end, out))
 }
 
 fn verdict(check: Check, when: &str, v: Verdict, write_read: Option<WriteRead>) -> Prevention {
@@ -471,6 +495,8 @@ fn run_scenario(
         examples: Vec::new(),
         window_s: 0.0,
         windows: Vec::new(),
+        end_s: 0.0,
+        fault_windows: Vec::new(),
         faults: None,
         incomplete: None,
     };
@@ -497,7 +523,7 @@ fn run_scenario(
             )
         })
     });
-    let (width, windows) = windows(&r, p.window, limits)?;
+    let (width, span, windows) = windows(&r, p.window, limits)?;
     speed.wall_s += wall_s;
     speed.virtual_s += report.end.as_secs_f64();
     speed.work += r.records;
@@ -519,6 +545,11 @@ fn run_scenario(
     out.examples = r.examples.clone();
     out.window_s = width.as_secs_f64();
     out.windows = windows;
+    out.end_s = span.as_secs_f64();
+    out.fault_windows = fault_spans(&faults.timeline.commands, report.end)
+        .into_iter()
+        .map(|f| FaultWindow { kind: f.label(), from_s: f.from.as_secs_f64(), to_s: f.to.as_secs_f64() })
+        .collect();
     out.faults = (!faults.script.entries.is_empty()).then(|| faults.script.to_string());
     Ok(out)
 }

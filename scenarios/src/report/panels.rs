@@ -244,6 +244,11 @@ impl Panels {
         if let Some((a, b)) = self.partial {
             labels.push(((px(a) + px(b)) / 2.0, "partial window".to_string()));
         }
+        // A label near either end stays whole inside the figure.
+        for (x, l) in &mut labels {
+            let half = text_width(l) / 2.0 + 2.0;
+            *x = x.clamp(half.min(WIDTH / 2.0), (WIDTH - half).max(WIDTH / 2.0));
+        }
         let placed: Vec<(f64, f64)> = labels.iter().map(|(x, l)| (*x, text_width(l))).collect();
         let label_rows = rows(&placed);
         let strip = (label_rows.iter().flatten().max().map_or(0, |r| r + 1)) as f64 * STRIP_ROW;
@@ -518,6 +523,22 @@ mod tests {
         let svg = big.render();
         assert!(svg.len() < 200_000, "{} bytes", svg.len());
         assert!(svg.contains("the smallest and largest of every"));
+    }
+
+    #[test]
+    fn a_label_at_either_end_stays_inside_the_figure() {
+        let mut p = panels(Scale::Linear, &[Some(1.0), Some(2.0)]);
+        p.bands = vec![Band { from: 0.0, to: 0.0, label: "a long label at the start".into() }];
+        p.partial = Some((9.99, 10.0));
+        let svg = p.render();
+        let x = |label: &str| -> f64 {
+            let end = svg.find(&format!(">{label}</text>")).unwrap();
+            let start = svg[..end].rfind("x=\"").unwrap() + 3;
+            svg[start..].split('"').next().unwrap().parse().unwrap()
+        };
+        let half = |label: &str| text_width(label) / 2.0;
+        assert!(x("a long label at the start") - half("a long label at the start") >= 0.0);
+        assert!(x("partial window") + half("partial window") <= WIDTH, "{}", x("partial window"));
     }
 
     #[test]
