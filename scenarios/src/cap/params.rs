@@ -15,7 +15,7 @@ use faultline_nodes::cap::{
 use serde::{Deserialize, Serialize};
 
 use crate::cli::InputError;
-use crate::study::param::{FAULTS, MAX_VALUE_BYTES, NEMESIS, PROBABILITY};
+use crate::study::param::{FAULTS, HOUR, MAX_VALUE_BYTES, MS, NEMESIS, PROBABILITY, ZERO, dur, int, word};
 use crate::study::{Kind, Param, RunLimits};
 
 /// Every parameter of a run. The defaults are the nodes' defaults: three replicas holding
@@ -152,15 +152,6 @@ impl Default for Params {
     }
 }
 
-const fn dur(min: Duration, max: Duration) -> Kind {
-    Kind::Duration { min, max }
-}
-const fn int(min: u64, max: u64) -> Kind {
-    Kind::Int { min, max }
-}
-const ZERO: Duration = Duration::ZERO;
-const MS: Duration = Duration::from_millis(1);
-const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: one day of virtual time (every operation is kept for the analysis).
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// The default of `--max-records`: about a gigabyte of records at most.
@@ -617,11 +608,6 @@ impl Params {
         words.push(format!("{} of load", format_duration(self.duration)));
         words.join("; ")
     }
-}
-
-/// The serde name of a unit enum value.
-pub fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -6,9 +6,10 @@
 use faultline_nodes::crdt::Mode;
 
 use super::run::{Summary, Window};
-use super::{bytes, params, short};
+use super::{bytes, short};
 use crate::report::panels::{self, Band, Panel, Panels, Scale, Series};
 use crate::report::{Figure, Table};
+use crate::study::param::word;
 
 /// The verdict at the top of the page: converged or not, and whether the value is the oracle's.
 pub fn verdict(s: &Summary) -> String {
@@ -78,7 +79,7 @@ pub fn chart(s: &Summary) -> Panels {
             "crdt: {} on {} replicas, {} gossip",
             s.params.kind.name(),
             s.params.replicas,
-            params::word(&s.params.mode)
+            word(&s.params.mode)
         ),
         x_label: "virtual time (s); samples at each window's end, counts at its centre".into(),
         x_end: end,
@@ -178,7 +179,7 @@ pub fn tables(s: &Summary) -> Vec<Table> {
     .collect();
     let per = s.bytes.checked_div(s.messages).unwrap_or(0);
     let mut traffic = vec![
-        vec!["mode".into(), params::word(&s.params.mode)],
+        vec!["mode".into(), word(&s.params.mode)],
         vec!["gossip messages".into(), s.messages.to_string()],
         vec!["of which full states".into(), s.full_states.to_string()],
         vec!["bytes sent".into(), bytes(s.bytes)],

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::InputError;
 use crate::study::config::read_limited;
-use crate::study::param::{FAULTS, NEMESIS, PROBABILITY};
+use crate::study::param::{FAULTS, HOUR, MS, NEMESIS, PROBABILITY, dur, int, word};
 use crate::study::{Kind, Param, RunLimits};
 
 /// Every parameter of a run. The defaults: an OR-Set on 8 replicas, each with 3 or more
@@ -116,14 +116,6 @@ impl Default for Params {
     }
 }
 
-const fn dur(min: Duration, max: Duration) -> Kind {
-    Kind::Duration { min, max }
-}
-const fn int(min: u64, max: u64) -> Kind {
-    Kind::Int { min, max }
-}
-const MS: Duration = Duration::from_millis(1);
-const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: one day of virtual time.
 pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
 /// Most state entries a run's replicas may hold together: replicas times the entries of a
@@ -515,11 +507,6 @@ impl Params {
         words.push(format!("{} run", format_duration(self.duration)));
         words.join("; ")
     }
-}
-
-/// The serde name of a unit enum value.
-pub fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 #[cfg(test)]

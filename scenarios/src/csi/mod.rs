@@ -16,9 +16,10 @@ pub use run::{ScenarioSummary, Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::report::{Figure, Table, csv};
+use crate::study::param::word;
 use crate::study::run::RunId;
 use crate::study::{Param, RunLimits, Speed, Study};
-use params::{Which, name, word};
+use params::{Which, name};
 
 /// `n` with thousands separators: 10,000.
 pub fn thousands(n: u64) -> String {
@@ -513,20 +514,6 @@ impl Study for Csi {
     /// Not a subcommand: refuses `--prevent` given twice, which the shared command line would
     /// otherwise read as the last one only (its flags take one value each); the checks go in
     /// one comma list.
-    fn subcommand(args: &[std::ffi::OsString]) -> Option<std::process::ExitCode> {
-        let given: Vec<&str> = args
-            .iter()
-            .filter_map(|a| a.to_str())
-            .filter(|a| *a == "--prevent" || a.starts_with("--prevent="))
-            .collect();
-        (given.len() > 1).then(|| {
-            crate::study::run::note(
-                "error: --prevent is given more than once: give the checks as one comma list (e.g. --prevent registry,write-read:20)",
-            );
-            std::process::ExitCode::from(2)
-        })
-    }
-
     fn row(id: RunId, s: &Summary) -> sweep::Row {
         sweep::Row::new(id, s)
     }

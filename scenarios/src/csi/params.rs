@@ -16,7 +16,7 @@ use faultline_nodes::csi::{ConfigError, MAX_RECORDS, Processing, Scenario};
 use serde::{Deserialize, Serialize};
 
 use crate::cli::InputError;
-use crate::study::param::{FAULTS, NEMESIS, PROBABILITY};
+use crate::study::param::{FAULTS, HOUR, MS, NEMESIS, PROBABILITY, ZERO, dur, int, word};
 use crate::study::{Kind, Param, RunLimits};
 
 /// Which scenario to run: one of the six, or all of them in turn.
@@ -192,15 +192,6 @@ impl Default for Params {
     }
 }
 
-const fn dur(min: Duration, max: Duration) -> Kind {
-    Kind::Duration { min, max }
-}
-const fn int(min: u64, max: u64) -> Kind {
-    Kind::Int { min, max }
-}
-const ZERO: Duration = Duration::ZERO;
-const MS: Duration = Duration::from_millis(1);
-const HOUR: Duration = Duration::from_secs(3600);
 /// The longest `--duration` of a `--rate`: thirty days of virtual time.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The default N of `--prevent write-read`.
@@ -266,9 +257,10 @@ pub const TABLE: &[Param] = &[
     Param::new(
         "prevent",
         Kind::Text(200),
-        "Checks before go-live, comma-separated: registry, config-check, contract, write-read[:N] (N sample records, default 20). A check that catches the problem refuses the deploy.",
+        "Checks before go-live (repeat the flag, or separate with commas): registry, config-check, contract, write-read[:N] (N sample records, default 20). A check that catches the problem refuses the deploy.",
     )
     .optional()
+    .repeatable()
     .fixed(),
     Param::new(
         "write-read-population",
@@ -587,11 +579,6 @@ impl Params {
 /// The name of a scenario, as `--scenario` spells it.
 pub fn name(s: Scenario) -> String {
     word(&s)
-}
-
-/// The serde name of a unit enum value.
-pub fn word<T: Serialize>(v: &T) -> String {
-    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::run::Summary;
 use super::sweep::Row;
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::report::{Figure, Table};
-use crate::study::param::{FAULTS, NEMESIS};
+use crate::study::param::{FAULTS, HOUR, NEMESIS, ZERO, dur, int};
 use crate::study::{Kind, Param, RunId, RunLimits, Speed, Study};
 
 /// The shape of the offered load.
@@ -155,17 +155,9 @@ impl Default for Params {
     }
 }
 
-const fn dur(min: Duration, max: Duration) -> Kind {
-    Kind::Duration { min, max }
-}
 const fn rate() -> Kind {
     Kind::Float { min: 0.0, min_excluded: false, max: MAX_RPS }
 }
-const fn int(min: u64, max: u64) -> Kind {
-    Kind::Int { min, max }
-}
-const ZERO: Duration = Duration::ZERO;
-const HOUR: Duration = Duration::from_secs(3600);
 /// The longest run: 30 days of virtual time.
 pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 /// The highest rate of requests a run may offer, per second: above the issue's ×100 benchmark

@@ -43,6 +43,28 @@ pub enum Kind {
     Text(usize),
 }
 
+/// A duration from `min` to `max`.
+pub const fn dur(min: Duration, max: Duration) -> Kind {
+    Kind::Duration { min, max }
+}
+
+/// A whole number from `min` to `max`.
+pub const fn int(min: u64, max: u64) -> Kind {
+    Kind::Int { min, max }
+}
+
+/// No time.
+pub const ZERO: Duration = Duration::ZERO;
+/// One millisecond.
+pub const MS: Duration = Duration::from_millis(1);
+/// One hour.
+pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// The word a unit enum value is written as (its serde name): `strong`, `lww`.
+pub fn word<T: serde::Serialize>(v: &T) -> String {
+    serde_json::to_value(v).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+}
+
 /// A probability: a number in [0, 1].
 pub const PROBABILITY: Kind = Kind::Float { min: 0.0, min_excluded: false, max: 1.0 };
 
