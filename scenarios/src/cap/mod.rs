@@ -387,7 +387,7 @@ impl Study for Cap {
     type Summary = Summary;
     type Row = sweep::Row;
     const NAME: &'static str = "cap";
-    const ABOUT: &'static str = "What consistency costs in latency and availability, measured on replicas of an emulated network, and whether the history is linearizable. `cap check FILE` checks an external history.";
+    const ABOUT: &'static str = "What consistency costs in latency and availability, measured on replicas of an emulated network, and whether the history is linearizable. (cap check FILE checks an external history.)";
 
     fn table() -> &'static [Param] {
         params::TABLE
