@@ -163,7 +163,7 @@ main{padding:1em 1.2em;max-width:1500px}
 code{background:#eee;padding:1px 4px;border-radius:3px}.warn{color:#a60}
 .studies li{margin:.8em 0}.presets{font-size:13px;color:#555}
 .live button{margin:2px}#replies{background:#fff;border:1px solid #ddd;height:9em;overflow:auto;font-size:12px}
-#busy{color:#888;font-size:12px;visibility:hidden}#busy.on{visibility:visible}
+p.status{margin:0 0 .2em;line-height:1.2}#busy{color:#888;font-size:12px;visibility:hidden}#busy.on{visibility:visible}
 progress{width:300px}
 pre{overflow:auto;max-width:100%}#table{background:#fff;border:1px solid #ddd;padding:.6em}#diagram svg{max-width:100%;height:auto}
 "#;

@@ -162,7 +162,7 @@ async fn study_page(State(st): State<Arc<AppState>>, Path(name): Path<String>, R
     let error = run.as_ref().err().map(|(_, e)| e);
     let state = FormState { request: &ev.request, base: &ev.base, error };
     let main = html! {
-        p { span #busy { "running…" } }
+        p.status { span #busy { "running…" } }
         div.cols {
             (form(entry, &st.presets, &state, &format!("/{}", entry.name), "study", html! {}))
             (result(entry, st.experiments(entry.name), &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e)))
