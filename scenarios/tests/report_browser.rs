@@ -2,15 +2,14 @@
 //! every chart is there and has a size, the page loaded nothing from outside itself, and the
 //! console shows no error. First the checks are shown to catch what they look for, on a probe
 //! page that has a console error and an external image. Screenshots go to `$FAULTLINE_SHOTS`
-//! (a folder) when it is set.
+//! (a folder) when it is set. The browser is the tests' one harness, `support::browser`.
 
-mod report_harness;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use fantoccini::Locator;
-use report_harness::{Driver, block_on, chromium, console, external, file_url, objects, screenshot};
+use support::browser::{self, Browser, file_url};
 
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("faultline-report-browser-{}-{name}", std::process::id()));
@@ -52,7 +51,7 @@ const CHARTS: &str = r#"
 
 #[test]
 fn every_report_renders_in_chromium_with_its_charts_and_nothing_external_or_in_error() {
-    let Some((chromium, chromedriver)) = chromium() else { return };
+    assert!(browser::available(), "{}", browser::MISSING);
     let root = temp("pages");
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<String>>();
     let pages = [
@@ -88,47 +87,43 @@ fn every_report_renders_in_chromium_with_its_charts_and_nothing_external_or_in_e
     .unwrap();
     let shots = std::env::var_os("FAULTLINE_SHOTS").map(PathBuf::from);
 
-    block_on(async {
-        let driver = Driver::start(&chromedriver);
-        let client = driver.session(&chromium).await;
+    let client = Browser::start();
+    client.resize(1100, 900);
 
-        // The checks catch what they look for.
-        client.goto(&file_url(&probe)).await.unwrap();
-        let seen = external(&client).await;
-        assert!(seen.iter().any(|s| s.contains("127.0.0.1:9")), "the external image is caught: {seen:?}");
-        let log = console(&client).await;
-        assert!(log.iter().any(|(level, m)| level == "SEVERE" && m.contains("probe error")), "{log:?}");
+    // The checks catch what they look for.
+    client.open(&file_url(&probe));
+    let seen = client.external();
+    assert!(seen.iter().any(|s| s.contains("127.0.0.1:9")), "the external image is caught: {seen:?}");
+    let log = client.console();
+    assert!(log.iter().any(|(level, m)| level == "SEVERE" && m.contains("probe error")), "{log:?}");
 
-        for (name, _, _) in &pages {
-            let dir = root.join(name);
-            client.goto(&file_url(&dir.join("report.html"))).await.unwrap();
-            let charts = objects(&client.execute(CHARTS, vec![]).await.unwrap());
-            let names: Vec<String> = charts.iter().map(|c| c["name"].as_str().unwrap_or("").to_string()).collect();
-            assert!(!names.is_empty(), "{name}: no chart on the page");
-            assert_eq!(names, svgs(&dir), "{name}: every chart on the page, each also written as a .svg");
-            for c in &charts {
-                let (w, h) = (c["width"].as_f64().unwrap(), c["height"].as_f64().unwrap());
-                assert!(w >= 600.0 && h >= 300.0, "{name}: chart {} is {w}x{h} px", c["name"]);
-                assert!(c["paths"].as_u64().unwrap() >= 3, "{name}: chart {} draws no lines", c["name"]);
-            }
-            let outside = external(&client).await;
-            assert!(outside.is_empty(), "{name}: the page loaded or points at {outside:?}");
-            let log = console(&client).await;
-            let bad: Vec<_> = log.iter().filter(|(level, _)| level == "SEVERE" || level == "WARNING").collect();
-            assert!(bad.is_empty(), "{name}: console: {bad:?}");
-            let experiments = client.find_all(Locator::Css("details.experiment")).await.unwrap();
-            assert!(experiments.len() >= 3, "{name}: {} experiments", experiments.len());
-            // Open the first experiment, as a reader would: <details> needs no script.
-            client.find(Locator::Css("details.experiment summary")).await.unwrap().click().await.unwrap();
-            let open = client.execute("return document.querySelector('details.experiment').open;", vec![]).await;
-            assert_eq!(open.unwrap(), serde_json::json!(true), "{name}: the experiment did not open");
-            if let Some(shots) = &shots {
-                std::fs::create_dir_all(shots).unwrap();
-                screenshot(&client, 1100, &shots.join(format!("{name}.png"))).await;
-                client.set_window_size(1100, 900).await.unwrap();
-            }
+    for (name, _, _) in &pages {
+        let dir = root.join(name);
+        client.open(&file_url(&dir.join("report.html")));
+        let charts = client.eval(CHARTS).as_array().cloned().unwrap_or_default();
+        let names: Vec<String> = charts.iter().map(|c| c["name"].as_str().unwrap_or("").to_string()).collect();
+        assert!(!names.is_empty(), "{name}: no chart on the page");
+        assert_eq!(names, svgs(&dir), "{name}: every chart on the page, each also written as a .svg");
+        for c in &charts {
+            let (w, h) = (c["width"].as_f64().unwrap(), c["height"].as_f64().unwrap());
+            assert!(w >= 600.0 && h >= 300.0, "{name}: chart {} is {w}x{h} px", c["name"]);
+            assert!(c["paths"].as_u64().unwrap() >= 3, "{name}: chart {} draws no lines", c["name"]);
         }
-        client.close().await.unwrap();
-    });
+        let outside = client.external();
+        assert!(outside.is_empty(), "{name}: the page loaded or points at {outside:?}");
+        let log = client.console();
+        let bad: Vec<_> = log.iter().filter(|(level, _)| level == "SEVERE" || level == "WARNING").collect();
+        assert!(bad.is_empty(), "{name}: console: {bad:?}");
+        let experiments = client.count("details.experiment");
+        assert!(experiments >= 3, "{name}: {experiments} experiments");
+        // Open the first experiment, as a reader would: <details> needs no script.
+        client.click("details.experiment summary");
+        let open = client.eval("return document.querySelector('details.experiment').open;");
+        assert_eq!(open, serde_json::json!(true), "{name}: the experiment did not open");
+        if let Some(shots) = &shots {
+            client.screenshot_page(1100, &shots.join(format!("{name}.png")));
+        }
+    }
+    drop(client);
     std::fs::remove_dir_all(&root).unwrap();
 }

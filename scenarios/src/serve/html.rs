@@ -1,11 +1,16 @@
 //! The pages' frame (style and the one small script, inline: nothing is loaded from elsewhere)
-//! and the result of a run as a page shows it. [`body`] is the one place that turns a run into
-//! what a person reads; it is to become the report page's body when that lands.
+//! and the result of a run as a page shows it: the report page's own body
+//! (`study::page::body`, the body of `report.html`), with its verdict marked for the script
+//! and its experiments made links, and the files `--out` writes as downloads.
+
+use std::sync::OnceLock;
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::experiments::Experiment;
 use super::query::{Refused, encode};
 use super::registry::{Entry, Outcome};
+use crate::report::html::{STYLE as REPORT_STYLE, esc};
 
 /// A whole page: `title`, then `main`.
 pub fn page(title: &str, main: Markup) -> Markup {
@@ -17,7 +22,7 @@ pub fn page(title: &str, main: Markup) -> Markup {
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · faultline" }
                 link rel="icon" href="data:,";
-                style { (PreEscaped(STYLE)) }
+                style { (PreEscaped(report_style())) (PreEscaped(STYLE)) }
             }
             body {
                 header { a href="/" { "faultline" } " · " (title) }
@@ -28,51 +33,98 @@ pub fn page(title: &str, main: Markup) -> Markup {
     }
 }
 
-/// What a run shows: its verdict, charts and report. The report page's body replaces this
-/// when it lands (one call, here).
-pub fn body(_entry: &Entry, outcome: &Outcome) -> Markup {
-    html! {
-        @for (name, svg) in outcome.files.iter().filter(|(n, _)| n.ends_with(".svg")) {
-            figure.chart data-file=(name) { (PreEscaped(String::from_utf8_lossy(svg))) }
-        }
-        pre.report { (outcome.text) }
+/// The report page's style, every rule scoped to `#report` (its `body` rule becomes
+/// `#report`'s), so that it styles the report and leaves the server's page alone.
+fn report_style() -> &'static str {
+    static SCOPED: OnceLock<String> = OnceLock::new();
+    SCOPED.get_or_init(|| scope(REPORT_STYLE, "#report"))
+}
+
+/// `css` (plain rules, no at-rules) with every selector under `root`.
+pub fn scope(css: &str, root: &str) -> String {
+    let mut out = String::new();
+    for rule in css.split('}') {
+        let Some((selectors, declarations)) = rule.split_once('{') else { continue };
+        let scoped: Vec<String> = selectors
+            .split(',')
+            .map(str::trim)
+            .map(|s| if s == "body" { root.to_string() } else { format!("{root} {s}") })
+            .collect();
+        out.push_str(&format!("{}{{{}}}\n", scoped.join(","), declarations.trim()));
     }
+    out
 }
 
-/// The files a run offers, in order: what `--out` writes. `report.html` joins them when the
-/// study writes it (the report page), with no change here.
+/// The short word of a verdict (`metastable` of `metastable: goodput ...`), for styles and
+/// scripts.
+pub fn verdict_word(verdict: &str) -> &str {
+    verdict.split(':').next().unwrap_or(verdict).trim()
+}
+
+/// What a run shows: the report page's body, as `report.html` has it, with two marks for the
+/// server's page: its verdict paragraph is `#verdict` (with the verdict's word, which the
+/// script and the tests read), and each experiment whose command converts to a page gets a
+/// link to it beside its title.
+pub fn body(outcome: &Outcome, experiments: &[Experiment]) -> Markup {
+    let word = esc(verdict_word(&outcome.verdict));
+    let mut body = outcome.body.clone();
+    let marked = format!("<p class=\"verdict\" id=\"verdict\" data-verdict=\"{word}\">");
+    if body.contains("<p class=\"verdict\">") {
+        body = body.replacen("<p class=\"verdict\">", &marked, 1);
+    } else {
+        body.insert_str(0, &format!("{marked}{}</p>\n", esc(&outcome.verdict)));
+    }
+    for x in experiments {
+        let Some(url) = &x.url else { continue };
+        let summary = format!("<summary>{}</summary>", esc(&x.title));
+        let linked = format!(
+            "<summary>{} <a class=\"run\" href=\"{}\" title=\"open this experiment on this page\">run it here</a></summary>",
+            esc(&x.title),
+            esc(url)
+        );
+        body = body.replacen(&summary, &linked, 1);
+    }
+    html! { div #report { (PreEscaped(body)) } }
+}
+
+/// The files a run offers, in order: `report.html` first, then the rest of what `--out`
+/// writes.
 pub fn downloads(outcome: &Outcome) -> Vec<&str> {
-    let mut names = vec!["summary.json"];
-    names.extend(outcome.files.iter().map(|(n, _)| *n));
-    names
+    let names = outcome.files.iter().map(|(n, _)| n.as_str());
+    let (report, rest): (Vec<&str>, Vec<&str>) = names.partition(|n| *n == "report.html");
+    report.into_iter().chain(rest).collect()
 }
 
-/// The result of a request: the run's verdict and body, or the error; the equivalent command
-/// line; the downloads. This block is what the page's script swaps in place.
-pub fn result(entry: &Entry, shown: &str, query: &str, run: Result<&Outcome, &Refused>) -> Markup {
+/// The result of a request: the run's report (verdict, explanation, charts, tables,
+/// experiments) or the error; the equivalent command line; the downloads. This block is what
+/// the page's script swaps in place.
+pub fn result(
+    entry: &Entry,
+    experiments: &[Experiment],
+    shown: &str,
+    query: &str,
+    run: Result<&Outcome, &Refused>,
+) -> Markup {
     let q = if query.is_empty() { String::new() } else { format!("?{query}") };
     html! {
         div #result {
             @match run {
                 Ok(outcome) => {
                     div #errors data-errors="[]" {}
-                    @if let Some(v) = outcome.verdict() {
-                        p #verdict .verdict data-verdict=(v.split(':').next().unwrap_or(v)) { (v) }
-                    }
-                    @if let Some(why) = &outcome.incomplete { p.warn { "Incomplete: " (why) } }
-                    (body(entry, outcome))
+                    p.cmd { "Command line: " code #cmdline { (shown) } }
                     p.downloads { "Download: "
                         @for name in downloads(outcome) {
                             a href={ "/" (entry.name) "/file/" (name) (q) } download=(name) { (name) } " "
                         }
                     }
+                    (body(outcome, experiments))
                 }
                 Err(e) => {
                     div #errors data-errors=(errors_json(e)) {}
                     p #verdict .verdict.error data-verdict="error" { "error: " (e.message) }
+                    p.cmd { "Command line: " code #cmdline { (shown) } }
                 }
             }
-            p.cmd { "Command line: " code #cmdline { (shown) } }
             p.links {
                 a href={ "/" (entry.name) "/live" (q) } { "Run it live" } " · "
                 a href={ "/" (entry.name) "/sweep" (q) } { "Sweep a parameter" }
@@ -102,15 +154,16 @@ main{padding:1em 1.2em;max-width:1500px}
 .field .slider{width:95%;display:block}
 .help{display:block;color:#666;font-size:12px}.err{display:block;color:#b00;font-size:13px}
 .invalid input,.invalid select{border:2px solid #b00}
-.verdict{font-size:18px;font-weight:600;padding:.4em .6em;border-radius:4px;background:#eef}
-.verdict[data-verdict=metastable]{background:#fdd}.verdict[data-verdict=recovered],.verdict[data-verdict=healthy]{background:#dfd}
-.verdict.error{background:#fdd;color:#900}
-.chart svg{max-width:100%;height:auto;background:#fff;border:1px solid #ddd}
-pre.report{background:#fff;border:1px solid #ddd;padding:.6em;overflow:auto;font-size:12.5px}
+.verdict.error{font-size:18px;font-weight:600;padding:.4em .6em;border-radius:4px;background:#fdd;color:#900}
+#report{margin:0;padding:0 0 2em;max-width:1100px}
+#report .verdict[data-verdict=metastable]{border-left-color:#c0392b;background:#fbeeee}
+#report .verdict[data-verdict=recovered],#report .verdict[data-verdict=healthy]{border-left-color:#2e8b57;background:#eef8f0}
+#report summary a.run{font-weight:normal;margin-left:.6em}
+.downloads a{margin-right:.3em}
 code{background:#eee;padding:1px 4px;border-radius:3px}.warn{color:#a60}
 .studies li{margin:.8em 0}.presets{font-size:13px;color:#555}
 .live button{margin:2px}#replies{background:#fff;border:1px solid #ddd;height:9em;overflow:auto;font-size:12px}
-#busy{color:#888;font-size:12px;visibility:hidden}#busy.on{visibility:visible}
+p.status{margin:0 0 .2em;line-height:1.2}#busy{color:#888;font-size:12px;visibility:hidden}#busy.on{visibility:visible}
 progress{width:300px}
 pre{overflow:auto;max-width:100%}#table{background:#fff;border:1px solid #ddd;padding:.6em}#diagram svg{max-width:100%;height:auto}
 "#;
@@ -174,3 +227,17 @@ if(sweep&&sweep.dataset.events){const es=new EventSource(sweep.dataset.events);c
  es.addEventListener('failed',e=>{document.getElementById('table').textContent='error: '+e.data;sweep.dataset.state='failed';es.close();});}
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_style_is_scoped_to_the_report() {
+        let css = scope("body { margin: 0; }\nh1, h2 { font-size: 2em; }\n", "#report");
+        assert_eq!(css, "#report{margin: 0;}\n#report h1,#report h2{font-size: 2em;}\n");
+        let all = report_style();
+        assert!(all.lines().all(|l| l.starts_with("#report")), "{all}");
+        assert_eq!(all.lines().count(), REPORT_STYLE.matches('}').count());
+    }
+}

@@ -23,7 +23,6 @@ use super::query::{Refused, Request as Req};
 use super::registry::{Entry, Parsed};
 use super::routes::{self, entry, evaluate, failed, not_found};
 use crate::cli::FaultArgs;
-use crate::study::RunLimits;
 use crate::study::drive::observer::{Observer, observed};
 
 /// Live runs go at this many virtual seconds per wall second unless the page says otherwise.
@@ -131,21 +130,23 @@ pub async fn events(State(st): State<Arc<AppState>>, Path(name): Path<String>, R
         .and_then(|w| faultline::time::parse_duration(w).ok())
         .unwrap_or(Duration::from_secs(1))
         .max(Duration::from_millis(100));
-    let limits = st.limits;
-    tokio::task::spawn_blocking(move || live_run(entry, parsed, session, speed, every, limits, tx));
+    let state = st.clone();
+    tokio::task::spawn_blocking(move || live_run(&state, entry, parsed, session, speed, every, tx));
     routes::events(rx).into_response()
 }
 
-/// One live run on this (blocking) thread: events out on `tx` until the run ends or `tx` closes.
+/// One live run on this (blocking) thread: events out on `tx` until the run ends or `tx` closes;
+/// the last is the report of the run, as the study page shows one.
 fn live_run(
+    st: &AppState,
     entry: Entry,
     parsed: Parsed,
     session: Arc<Session>,
     speed: f64,
     every: Duration,
-    limits: RunLimits,
     tx: mpsc::Sender<Event>,
 ) {
+    let limits = st.limits;
     let watcher = session.clone();
     let out = tx.clone();
     let mut n = 0u64;
@@ -189,12 +190,7 @@ fn live_run(
     session.running.store(false, Ordering::Release);
     let event = match result {
         Ok(outcome) => {
-            let html = html! {
-                @if let Some(v) = outcome.verdict() {
-                    p.verdict data-verdict=(v.split(':').next().unwrap_or("")) { (v) }
-                }
-                (body(&entry, &outcome))
-            };
+            let html = body(&outcome, st.experiments(entry.name));
             Event::default().event("end").data(html.into_string().replace('\r', ""))
         }
         Err(e) => Event::default().event("failed").data(format!("{e:#}").replace('\r', "")),

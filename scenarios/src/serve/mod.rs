@@ -8,6 +8,7 @@
 //! whose `Host` is its own, runs simulations on blocking threads with a limit on how many at
 //! once, and keeps the studies' limits on runs and input.
 
+pub mod experiments;
 pub mod form;
 pub mod host;
 pub mod html;
@@ -64,6 +65,8 @@ pub struct AppState {
     pub entries: Vec<registry::Entry>,
     /// Their presets.
     pub presets: presets::Presets,
+    /// Each study's experiments (as [`AppState::entries`]), with the pages that run them.
+    pub experiments: Vec<Vec<experiments::Experiment>>,
     /// Where runs happen.
     pub pool: pool::Pool,
     /// Live sessions.
@@ -72,6 +75,14 @@ pub struct AppState {
     pub limits: RunLimits,
     /// The `Host` values served.
     pub hosts: host::Hosts,
+}
+
+impl AppState {
+    /// The experiments of the study called `name`.
+    pub fn experiments(&self, name: &str) -> &[experiments::Experiment] {
+        let at = self.entries.iter().position(|e| e.name == name);
+        at.and_then(|i| self.experiments.get(i)).map_or(&[], Vec::as_slice)
+    }
 }
 
 /// A bound server, not yet serving.
@@ -90,9 +101,11 @@ impl Server {
         let entries = registry::studies();
         let names: Vec<&str> = entries.iter().map(|e| e.name).collect();
         let presets = presets::Presets::read(&options.presets, &names);
+        let experiments = entries.iter().map(|e| experiments::of(e, &presets)).collect();
         let state = AppState {
             entries,
             presets,
+            experiments,
             pool: pool::Pool::new(options.runs, Duration::from_secs(30)),
             sessions: live::Sessions::new(&std::env::temp_dir(), options.live)?,
             limits: options.limits,

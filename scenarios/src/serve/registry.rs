@@ -38,30 +38,29 @@ pub struct Parsed {
 /// What one run gave, ready to show and to download.
 #[derive(Debug)]
 pub struct Outcome {
-    /// `summary.json`, as `--out` writes it.
-    pub summary_json: String,
-    /// The summary as JSON, to read fields from (`verdict`).
+    /// The summary as JSON, to read fields from.
     pub summary: Value,
-    /// The readable report, as the command line prints it.
-    pub text: String,
-    /// The files `--out` writes besides `summary.json`, by name.
-    pub files: Vec<(&'static str, Vec<u8>)>,
+    /// What happened, in one line: the report page's verdict.
+    pub verdict: String,
+    /// The report page's body (`study::page::body`): verdict, explanation, charts, tables,
+    /// experiments, as `report.html` shows them.
+    pub body: String,
+    /// Every file `--out` writes, by name, in its order (`study::run::out_files`): the same
+    /// bytes.
+    pub files: Vec<(String, Vec<u8>)>,
     /// Why the run stopped before its end, if it did.
     pub incomplete: Option<String>,
 }
 
 impl Outcome {
-    /// The verdict line, if the study has one.
+    /// The verdict line.
     pub fn verdict(&self) -> Option<&str> {
-        self.summary.get("verdict").and_then(Value::as_str)
+        Some(self.verdict.as_str()).filter(|v| !v.is_empty())
     }
 
-    /// The file `name` (`summary.json` or one of [`Outcome::files`]).
+    /// The file `name`, one of [`Outcome::files`].
     pub fn file(&self, name: &str) -> Option<&[u8]> {
-        if name == "summary.json" {
-            return Some(self.summary_json.as_bytes());
-        }
-        self.files.iter().find(|(n, _)| *n == name).map(|(_, f)| f.as_slice())
+        self.files.iter().find(|(n, _)| n == name).map(|(_, f)| f.as_slice())
     }
 }
 
@@ -88,6 +87,8 @@ pub struct Entry {
     pub sweep: fn(&Parsed, &RunLimits, Progress<'_>) -> anyhow::Result<SweepReport>,
     /// The counters a live chart draws first (by name); the busiest others fill up the rest.
     pub live_metrics: Vec<&'static str>,
+    /// Experiments to try (`Study::experiments`): a title, then the command.
+    pub experiments: Vec<(&'static str, String)>,
 }
 
 impl Entry {
@@ -102,6 +103,7 @@ impl Entry {
             run: run::<S>,
             sweep: sweep::<S>,
             live_metrics: Vec::new(),
+            experiments: S::experiments(),
         }
     }
 
@@ -130,13 +132,11 @@ fn params<S: Study>(parsed: &Parsed) -> Result<S::Params, InputError> {
 fn run<S: Study>(parsed: &Parsed, live: &FaultArgs, limits: &RunLimits) -> anyhow::Result<Outcome> {
     let p = params::<S>(parsed)?;
     let (summary, _speed) = S::run(&p, live, &TraceArgs::default(), limits)?;
-    let mut summary_json = serde_json::to_string_pretty(&summary)?;
-    summary_json.push('\n');
     Ok(Outcome {
         summary: serde_json::to_value(&summary)?,
-        summary_json,
-        text: S::text(&summary),
-        files: S::files(&summary),
+        verdict: S::verdict(&summary),
+        body: crate::study::page::body::<S>(&p, &summary),
+        files: run::out_files::<S>(&p, &summary)?,
         incomplete: S::incomplete(&summary).map(str::to_string),
     })
 }

@@ -162,10 +162,10 @@ async fn study_page(State(st): State<Arc<AppState>>, Path(name): Path<String>, R
     let error = run.as_ref().err().map(|(_, e)| e);
     let state = FormState { request: &ev.request, base: &ev.base, error };
     let main = html! {
-        p { (entry.about) " " span #busy { "running…" } }
+        p.status { span #busy { "running…" } }
         div.cols {
             (form(entry, &st.presets, &state, &format!("/{}", entry.name), "study", html! {}))
-            (result(entry, &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e)))
+            (result(entry, st.experiments(entry.name), &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e)))
         }
     };
     (status, Html(page(entry.name, main).into_string())).into_response()
@@ -184,9 +184,14 @@ async fn study_result(State(st): State<Arc<AppState>>, Path(name): Path<String>,
     // 200, so that the page's console stays clean; its status is in a header. The whole page
     // (without JavaScript) answers 400.
     let refused = run.as_ref().err().map(|(s, _)| s.as_u16().to_string()).unwrap_or_default();
-    let fragment =
-        result(entry, &ev.request.shown, &ev.request.params_query(entry), run.as_deref().map_err(|(_, e)| e))
-            .into_string();
+    let fragment = result(
+        entry,
+        st.experiments(entry.name),
+        &ev.request.shown,
+        &ev.request.params_query(entry),
+        run.as_deref().map_err(|(_, e)| e),
+    )
+    .into_string();
     let headers = [
         (header::HeaderName::from_static("server-timing"), timing(ran, start.elapsed())),
         (header::HeaderName::from_static("x-faultline-refused"), refused),

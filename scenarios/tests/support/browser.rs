@@ -1,6 +1,9 @@
 //! Headless Chromium driven over WebDriver (Debian's `chromium` and `chromedriver`), with a
 //! hand-written client on [`super::http`]: open a page, find, type, click, run a script, read
-//! the console and the resources loaded, take a screenshot. Shared by the browser tests.
+//! the console, list what a page loaded or points at outside itself, measure elements, take a
+//! screenshot of the window or of the whole page. The one browser harness of the tests (the
+//! server's and the reports'). When Chromium is missing it is installed if this machine can
+//! (`apt-get`, as root).
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -16,9 +19,29 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-/// Whether Chromium and chromedriver are installed.
+/// Whether Chromium and chromedriver are installed, installing them first when they are not
+/// and this machine can (root with `apt-get`). A test that needs them fails when this is false:
+/// a browser check that did not run must not pass.
 pub fn available() -> bool {
-    Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists()
+    let found = || Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists();
+    if found() {
+        return true;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    if root && Path::new("/usr/bin/apt-get").exists() {
+        eprintln!("chromium or chromedriver is missing: installing them (apt-get install -y chromium chromium-driver)");
+        let _ = Command::new("apt-get").args(["install", "-y", "chromium", "chromium-driver"]).status();
+    }
+    found()
+}
+
+/// The message of a test that cannot run without a browser.
+pub const MISSING: &str = "chromium and chromedriver are needed at /usr/bin (as root: apt-get update && apt-get install -y chromium chromium-driver)";
+
+/// `file://` URL of a local path.
+pub fn file_url(path: &Path) -> String {
+    format!("file://{}", path.canonicalize().unwrap().display())
 }
 
 /// A browser session; the browser and its driver stop when it is dropped.
@@ -136,23 +159,61 @@ impl Browser {
         }
     }
 
-    /// The console's messages at level SEVERE (errors) so far.
-    pub fn console_errors(&self) -> Vec<String> {
+    /// The console's entries since the last call (chromedriver's log, which W3C WebDriver does
+    /// not have): `(level, message)`.
+    pub fn console(&self) -> Vec<(String, String)> {
         let v = self.call("POST", &self.s("/se/log"), Some(json!({ "type": "browser" })));
         v.as_array()
             .map(|a| {
                 a.iter()
-                    .filter(|m| m["level"] == "SEVERE")
-                    .map(|m| m["message"].as_str().unwrap_or("").to_string())
+                    .map(|m| {
+                        (m["level"].as_str().unwrap_or("").to_string(), m["message"].as_str().unwrap_or("").to_string())
+                    })
                     .collect()
             })
             .unwrap_or_default()
+    }
+
+    /// The console's messages at level SEVERE (errors) since the last call.
+    pub fn console_errors(&self) -> Vec<String> {
+        self.console().into_iter().filter(|(level, _)| level == "SEVERE").map(|(_, m)| m).collect()
     }
 
     /// Every resource the page loaded (scripts, styles, images, fetches), by URL.
     pub fn resources(&self) -> Vec<String> {
         let v = self.eval("return performance.getEntriesByType('resource').map(e => e.name).concat([location.href]);");
         v.as_array().map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    }
+
+    /// What a page loaded from outside itself or points at: the resource-timing entries and
+    /// every attribute that names another resource (`src`, `href` other than a fragment, CSS
+    /// `url(...)`, `@import`).
+    pub fn external(&self) -> Vec<String> {
+        let v = self.eval(EXTERNAL);
+        v.as_array().map(|a| a.iter().map(|s| s.as_str().unwrap_or("").to_string()).collect()).unwrap_or_default()
+    }
+
+    /// The rendered size (CSS pixels) of every element matching `css`: width, height.
+    pub fn sizes(&self, css: &str) -> Vec<(f64, f64)> {
+        let script = format!(
+            "return [...document.querySelectorAll({})].map(e => {{ const r = e.getBoundingClientRect(); return [r.width, r.height]; }});",
+            json!(css)
+        );
+        let v = self.eval(&script);
+        v.as_array()
+            .map(|a| a.iter().map(|p| (p[0].as_f64().unwrap_or(0.0), p[1].as_f64().unwrap_or(0.0))).collect())
+            .unwrap_or_default()
+    }
+
+    /// How many elements match `css`.
+    pub fn count(&self, css: &str) -> usize {
+        let v = self.call("POST", &self.s("/elements"), Some(json!({"using": "css selector", "value": css})));
+        v.as_array().map_or(0, Vec::len)
+    }
+
+    /// Sets the window's size.
+    pub fn resize(&self, width: u32, height: u32) {
+        self.call("POST", &self.s("/window/rect"), Some(json!({ "width": width, "height": height })));
     }
 
     /// Saves a screenshot of the window as PNG.
@@ -164,7 +225,34 @@ impl Browser {
         }
         std::fs::write(path, png).unwrap();
     }
+
+    /// Saves a screenshot of the whole page, `width` wide (the window grown to the page's
+    /// height, then set back to `width` x 1000).
+    pub fn screenshot_page(&self, width: u32, path: &Path) {
+        self.eval("window.scrollTo(0, 0);");
+        let height = self.eval("return document.documentElement.scrollHeight;").as_u64().unwrap_or(2000);
+        self.resize(width, height.clamp(600, 12_000) as u32 + 140);
+        self.screenshot(path);
+        self.resize(width, 1000);
+    }
 }
+
+/// The script of [`Browser::external`].
+const EXTERNAL: &str = r#"
+    const out = performance.getEntriesByType('resource').map(e => 'loaded ' + e.name);
+    for (const el of document.querySelectorAll('*')) {
+        for (const a of ['src', 'href', 'xlink:href', 'srcset', 'data', 'poster', 'action']) {
+            const v = el.getAttribute(a);
+            if (v && !v.startsWith('#')) out.push(el.tagName + ' ' + a + '=' + v);
+        }
+        const st = el.getAttribute('style');
+        if (st && st.includes('url(')) out.push(el.tagName + ' style=' + st);
+    }
+    for (const s of document.styleSheets) {
+        for (const r of s.cssRules) { if (r.cssText.includes('url(') || r.cssText.includes('@import')) out.push('css ' + r.cssText); }
+    }
+    return out;
+"#;
 
 impl Drop for Browser {
     fn drop(&mut self) {
