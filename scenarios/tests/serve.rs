@@ -231,6 +231,12 @@ fn a_sweep_reports_progress_then_the_studys_table() {
     assert!(svg.starts_with("<svg") && svg.contains("max-retries"), "{svg}");
     let plain = s.get(&format!("/metastable/sweep/table?{q}"));
     assert_eq!(plain.text().trim_end(), table.trim_end());
+    // Two parameters: a grid, whose table carries the phase map; the form keeps both.
+    let grid = "sweep=max-retries=0,1&sweep=spike-rps=300,400&duration=40s&spike-start=10s";
+    let map = s.get(&format!("/metastable/sweep/table?{grid}")).text();
+    assert!(map.contains("phase map: max-retries across") && map.contains("  300 |.#|"), "{map}");
+    let form = s.get(&format!("/metastable/sweep?{grid}")).text();
+    assert!(form.contains("value=\"max-retries=0,1\"") && form.contains("value=\"spike-rps=300,400\""), "{form}");
 }
 
 /// Commands of a live run, their replies, and the script that replays the session.

@@ -47,6 +47,11 @@ impl Request {
         self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
+    /// Every value of `key`, in order.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
+    }
+
     /// The study's parameters only, as a query string (for links that keep them).
     pub fn params_query(&self, entry: &Entry) -> String {
         let kept: Vec<(String, String)> =

@@ -50,11 +50,17 @@ pub async fn page(State(st): State<Arc<AppState>>, Path(name): Path<String>, Raw
         _ => None,
     };
     let sweepable: Vec<&str> = entry.table.iter().filter(|p| p.sweepable).map(|p| p.name).collect();
+    let swept = ev.request.all("sweep");
     let extra = html! {
         div.field {
             label for="f-sweep" { "sweep" }
-            input #f-sweep type="text" name="sweep" value=(ev.request.get("sweep").unwrap_or("")) placeholder="spike-rps=250:450:50";
+            input #f-sweep type="text" name="sweep" value=(swept.first().copied().unwrap_or("")) placeholder="spike-rps=250:450:50";
             span.help { "NAME=FROM:TO:STEP or NAME=A,B,C; sweepable: " (sweepable.join(", ")) "." }
+        }
+        div.field {
+            label for="f-sweep2" { "and sweep" }
+            input #f-sweep2 type="text" name="sweep" value=(swept.get(1).copied().unwrap_or("")) placeholder="max-retries=0,1,2,3";
+            span.help { "Optional: a second parameter makes a grid, drawn as a phase diagram." }
         }
         div.field {
             label for="f-seeds" { "seeds" }
