@@ -580,13 +580,31 @@ pub fn run(
     }
     // A run refused at deploy simulates nothing: its speed line reads 0, not NaN.
     let mut speed = Speed { wall_s: 1e-9, virtual_s: 0.0, work: 0, unit: "records", events: 0 };
+    let started = std::time::Instant::now();
+    // The scenarios are separate simulations, each from its own seed: they run side by side on
+    // every core and are reported in order, the same as one after another.
+    let results = crate::sweep::run_each(
+        scenarios.len() as u64,
+        |k| {
+            let mut mine = Speed { wall_s: 0.0, virtual_s: 0.0, work: 0, unit: "records", events: 0 };
+            let run = run_scenario(params, &plan, scenarios[k as usize], live, traces, limits, &mut mine)?;
+            Ok((run, mine))
+        },
+        || {},
+    )?;
     let mut runs = Vec::new();
-    for s in scenarios {
-        runs.push(run_scenario(params, &plan, s, live, traces, limits, &mut speed)?);
-        if runs.last().is_some_and(|r: &ScenarioSummary| r.incomplete.is_some()) {
+    for (run, mine) in results {
+        speed.virtual_s += mine.virtual_s;
+        speed.work += mine.work;
+        speed.events += mine.events;
+        let incomplete = run.incomplete.is_some();
+        runs.push(run);
+        // A limit or a signal stopped this one: the report ends with it.
+        if incomplete {
             break;
         }
     }
+    speed.wall_s = started.elapsed().as_secs_f64().max(1e-9);
     let summary = if params.scenario == super::params::Which::All {
         let scripts: Vec<String> =
             runs.iter().filter_map(|r| r.faults.as_ref().map(|f| format!("# {}\n{f}", name(r.scenario)))).collect();

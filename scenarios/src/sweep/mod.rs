@@ -225,18 +225,30 @@ pub fn run_all<T: Send>(
     f: impl Fn(&Job) -> anyhow::Result<T> + Sync,
     done: impl Fn() + Sync,
 ) -> anyhow::Result<Vec<T>> {
+    run_each(jobs.len(), |k| f(&jobs.get(k).expect("a job below the count")), done)
+}
+
+/// Runs `f(0)` to `f(n - 1)` on every core and calls `done` after each; results come back in
+/// order of `k`. The first error stops the workers from taking new work.
+pub fn run_each<T: Send>(
+    n: u64,
+    f: impl Fn(u64) -> anyhow::Result<T> + Sync,
+    done: impl Fn() + Sync,
+) -> anyhow::Result<Vec<T>> {
     let next = AtomicU64::new(0);
     let failed = AtomicBool::new(false);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len() as usize).max(1);
-    let mut done: Vec<(usize, T)> = std::thread::scope(|scope| {
+    let workers = std::thread::available_parallelism().map_or(1, |c| c.get()).min(n as usize).max(1);
+    let mut done: Vec<(u64, T)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
             .map(|_| {
                 scope.spawn(|| {
                     let mut mine = Vec::new();
-                    while !failed.load(Ordering::Relaxed)
-                        && let Some(job) = jobs.get(next.fetch_add(1, Ordering::Relaxed))
-                    {
-                        let r = f(&job).map(|r| (job.index, r));
+                    while !failed.load(Ordering::Relaxed) {
+                        let k = next.fetch_add(1, Ordering::Relaxed);
+                        if k >= n {
+                            break;
+                        }
+                        let r = f(k).map(|r| (k, r));
                         done();
                         failed.fetch_or(r.is_err(), Ordering::Relaxed);
                         mine.push(r);
@@ -245,10 +257,10 @@ pub fn run_all<T: Send>(
                 })
             })
             .collect();
-        let results: Vec<_> = handles.into_iter().flat_map(|h| h.join().expect("a sweep worker panicked")).collect();
+        let results: Vec<_> = handles.into_iter().flat_map(|h| h.join().expect("a worker panicked")).collect();
         results.into_iter().collect::<anyhow::Result<Vec<_>>>()
     })?;
-    done.sort_by_key(|(i, _)| *i);
+    done.sort_by_key(|(k, _)| *k);
     Ok(done.into_iter().map(|(_, r)| r).collect())
 }
 
