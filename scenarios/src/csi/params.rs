@@ -23,17 +23,17 @@ use crate::study::{Kind, Param, RunLimits};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Which {
-    /// Hive/Spark: a long read as a time type.
+    /// [`Scenario::Metadata`].
     Metadata,
-    /// Producer/consumer: windows-1252 read as UTF-8.
+    /// [`Scenario::Encoding`].
     Encoding,
-    /// Kafka/Flink: LZ4 frames read by a connector that ignores the compression key.
+    /// [`Scenario::Compression`].
     Compression,
-    /// ServiceA/ServiceB: a timeout shorter than the other side's processing.
+    /// [`Scenario::Config`].
     Config,
-    /// Upstream/downstream: in-order assumptions against a worker pool.
+    /// [`Scenario::Api`].
     Api,
-    /// SystemA/SystemB: f64 amounts read as exact decimals.
+    /// [`Scenario::Types`].
     Types,
     /// The six in turn, one table.
     All,
