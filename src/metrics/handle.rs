@@ -33,9 +33,40 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+thread_local! {
+    /// Names this thread has looked up, by where their bytes are, with their id and their
+    /// registered copy: a metric named by a string literal is found again without the lock.
+    static SEEN: std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize), (u32, &'static str)>> =
+        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+}
+
+/// The most names a thread remembers (beyond, it asks the registry each time).
+const SEEN_MAX: usize = 4096;
+
 /// The id of metric `name`, registering it on first use. A name given at run time is copied
-/// once into static memory: metric names come from code, so they are few.
+/// once into static memory: metric names come from code, so they are few. Each thread
+/// remembers where the names it saw live, and checks the bytes are still the name (a string
+/// freed and another one built at the same address is looked up again).
 pub(crate) fn id_of(name: &str) -> u32 {
+    let at = (name.as_ptr() as usize, name.len());
+    let seen = SEEN.with(|m| m.borrow().get(&at).copied());
+    if let Some((id, registered)) = seen
+        && registered == name
+    {
+        return id;
+    }
+    let id = registered_id_of(name);
+    let registered = name_of(id);
+    SEEN.with(|m| {
+        let mut m = m.borrow_mut();
+        if m.len() < SEEN_MAX || m.contains_key(&at) {
+            m.insert(at, (id, registered));
+        }
+    });
+    id
+}
+
+fn registered_id_of(name: &str) -> u32 {
     let mut reg = registry();
     if let Some(&id) = reg.ids.get(name) {
         return id;
@@ -138,5 +169,26 @@ impl DurationHistogram {
     pub fn record(&self, d: Duration) {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
         tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, nanos);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_found_again_at_the_same_address_is_checked_by_its_bytes() {
+        let mut name = String::from("handle-test-a");
+        let a = id_of(&name);
+        assert_eq!(id_of(&name), a, "found again");
+        assert_eq!(id_of("handle-test-a"), a, "the same name elsewhere is the same metric");
+        // The same buffer, the same length, another name.
+        let at = name.as_ptr();
+        name.clear();
+        name.push_str("handle-test-b");
+        assert_eq!(name.as_ptr(), at);
+        let b = id_of(&name);
+        assert_ne!(a, b);
+        assert_eq!((name_of(a), name_of(b)), ("handle-test-a", "handle-test-b"));
     }
 }
