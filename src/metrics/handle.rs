@@ -33,11 +33,13 @@ fn registry() -> std::sync::MutexGuard<'static, Registry> {
     REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Names a thread has looked up, by where their bytes are (address, length), with their id
+/// and their registered copy.
+type Seen = rustc_hash::FxHashMap<(usize, usize), (u32, &'static str)>;
+
 thread_local! {
-    /// Names this thread has looked up, by where their bytes are, with their id and their
-    /// registered copy: a metric named by a string literal is found again without the lock.
-    static SEEN: std::cell::RefCell<rustc_hash::FxHashMap<(usize, usize), (u32, &'static str)>> =
-        std::cell::RefCell::new(rustc_hash::FxHashMap::default());
+    /// This thread's names: a metric named by a string literal is found again without the lock.
+    static SEEN: std::cell::RefCell<Seen> = std::cell::RefCell::new(Seen::default());
 }
 
 /// The most names a thread remembers (beyond, it asks the registry each time).
