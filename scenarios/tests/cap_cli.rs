@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{json, presets, stderr, temp};
+use cli::{json, presets, stderr, sweep_whole_and_merged, temp};
 
 fn cap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cap")).args(args).output().expect("the binary runs")
@@ -210,26 +210,13 @@ fn out_writes_the_summary_and_the_windows() {
 #[test]
 fn a_sweep_reports_each_value_and_its_shards_merge_into_the_same_report() {
     let args = ["--duration", "3s", "--sweep", "consistency=strong,weak", "--seeds", "2"];
-    let whole = json(&cap(&[&args[..], &["--json"]].concat()));
+    let whole = sweep_whole_and_merged(cap, &args, 3);
     let values = whole["values"].as_array().unwrap();
     assert_eq!(values.len(), 2);
     assert_eq!(values[0]["write_p50_ms"], 12.0);
     assert_eq!(values[1]["write_p50_ms"], 2.0);
-    let dir = temp("shards");
-    let mut files = Vec::new();
-    for i in 0..3 {
-        let o = cap(&[&args[..], &["--shard", &format!("{i}/3")]].concat());
-        assert!(o.status.success(), "{}", stderr(&o));
-        let f = dir.join(format!("{i}.jsonl"));
-        std::fs::write(&f, &o.stdout).unwrap();
-        files.push(f.to_str().unwrap().to_string());
-    }
-    let mut merge = vec!["--json", "--merge"];
-    merge.extend(files.iter().map(String::as_str));
-    assert_eq!(json(&cap(&merge)), whole);
     let table = cap(&args);
     assert!(String::from_utf8_lossy(&table.stdout).starts_with("cap sweep of consistency:"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

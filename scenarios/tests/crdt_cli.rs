@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{json, stderr, temp};
+use cli::{json, stderr, sweep_whole_and_merged, temp};
 
 fn crdt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crdt")).args(args).output().expect("the binary runs")
@@ -292,28 +292,15 @@ fn out_writes_the_summary_the_windows_and_a_chart_with_the_partition_marked() {
 #[test]
 fn a_sweep_reports_each_value_and_its_shards_merge_into_the_same_report() {
     let args = ["--type", "g-counter", "--duration", "20s", "--sweep", "merge-probability=0.1,0.8", "--seeds", "2"];
-    let whole = json(&crdt(&[&args[..], &["--json"]].concat()));
+    let whole = sweep_whole_and_merged(crdt, &args, 2);
     let values = whole["values"].as_array().unwrap();
     assert_eq!(values.len(), 2);
     assert!(values.iter().all(|v| v["verdict"]["yes"] == 2), "every seed converges: {values:?}");
     let slow = values[0]["convergence_s"].as_f64().unwrap();
     let fast = values[1]["convergence_s"].as_f64().unwrap();
     assert!(fast < slow, "p = 0.8 {fast} s, p = 0.1 {slow} s");
-    let dir = temp("shards");
-    let mut files = Vec::new();
-    for i in 0..2 {
-        let o = crdt(&[&args[..], &["--shard", &format!("{i}/2")]].concat());
-        assert!(o.status.success(), "{}", stderr(&o));
-        let f = dir.join(format!("{i}.jsonl"));
-        std::fs::write(&f, &o.stdout).unwrap();
-        files.push(f.to_str().unwrap().to_string());
-    }
-    let mut merge = vec!["--json", "--merge"];
-    merge.extend(files.iter().map(String::as_str));
-    assert_eq!(json(&crdt(&merge)), whole);
     let table = crdt(&args);
     assert!(String::from_utf8_lossy(&table.stdout).starts_with("crdt sweep of merge-probability:"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

@@ -40,3 +40,23 @@ pub fn temp(name: &str) -> PathBuf {
 pub fn presets(study: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("presets").join(study)
 }
+
+/// Runs the sweep `args` whole (`--json`), then in `shards` shards whose JSON lines `--merge`
+/// puts back together, checks that both give the same object, and returns it.
+pub fn sweep_whole_and_merged(run: impl Fn(&[&str]) -> Output, args: &[&str], shards: u32) -> Value {
+    let whole = json(&run(&[args, &["--json"]].concat()));
+    let dir = temp("shards");
+    let mut files = Vec::new();
+    for i in 0..shards {
+        let o = run(&[args, &["--shard", &format!("{i}/{shards}")]].concat());
+        assert!(o.status.success(), "{}", stderr(&o));
+        let f = dir.join(format!("{i}.jsonl"));
+        std::fs::write(&f, &o.stdout).unwrap();
+        files.push(f.to_str().unwrap().to_string());
+    }
+    let mut merge = vec!["--json", "--merge"];
+    merge.extend(files.iter().map(String::as_str));
+    assert_eq!(json(&run(&merge)), whole, "the merged shards give the whole sweep");
+    std::fs::remove_dir_all(&dir).unwrap();
+    whole
+}
