@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{json, presets, stderr, sweep_whole_and_merged, temp};
+use cli::{all_refused, json, presets, stderr, sweep_whole_and_merged, temp};
 
 fn cap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cap")).args(args).output().expect("the binary runs")
@@ -99,13 +99,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--sweep", "seed=1,2", "--history", "h.jsonl"], "--history would be ignored with --sweep"),
         (&["--sweep", "r=1,4"], "--sweep r=4: --r 4 is more than the replication factor N = 3"),
     ];
-    for (args, message) in cases {
-        let o = cap(args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
-        assert!(o.stdout.is_empty(), "{args:?}");
-    }
+    all_refused(cap, &cases);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{json, stderr, sweep_whole_and_merged, temp};
+use cli::{all_refused, json, stderr, sweep_whole_and_merged, temp};
 
 fn crdt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crdt")).args(args).output().expect("the binary runs")
@@ -245,13 +245,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--sweep", "partition=true"], "--sweep: no sweepable parameter 'partition'"),
         (&["--sweep", "fanout=1,9"], "--sweep fanout=9: --fanout 9 with --replicas 8"),
     ];
-    for (args, message) in cases {
-        let o = crdt(args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
-        assert!(o.stdout.is_empty(), "{args:?}");
-    }
+    all_refused(crdt, &cases);
 }
 
 #[test]

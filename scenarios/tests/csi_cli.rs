@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{json, presets, stderr, stdout, temp};
+use cli::{all_refused, json, presets, stderr, stdout, temp};
 
 fn csi(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csi")).args(args).output().expect("the binary runs")
@@ -186,13 +186,7 @@ fn bad_input_exits_2_with_a_message_that_names_the_flag() {
         (&["--scenario", "encoding", "--records", "100", "--max-requests", "50"], "more than --max-requests 50"),
         (&["--scenario", "encoding", "--window", "1ms", "--max-windows", "10"], "more than --max-windows 10"),
     ];
-    for (args, message) in cases {
-        let o = csi(args);
-        let err = stderr(&o);
-        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
-        assert!(o.stdout.is_empty(), "{args:?}");
-    }
+    all_refused(csi, &cases);
 }
 
 /// The prevention of `v` named `check`.

@@ -60,3 +60,15 @@ pub fn sweep_whole_and_merged(run: impl Fn(&[&str]) -> Output, args: &[&str], sh
     std::fs::remove_dir_all(&dir).unwrap();
     whole
 }
+
+/// Runs each of `cases` (arguments, a piece of the message) and checks it was refused as bad
+/// input: exit code 2, one `error: ` naming what is wrong on stderr, nothing on stdout.
+pub fn all_refused(run: impl Fn(&[&str]) -> Output, cases: &[(&[&str], &str)]) {
+    for (args, message) in cases {
+        let o = run(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: ") && err.contains(message), "{args:?}: {err}");
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+}
