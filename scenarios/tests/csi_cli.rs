@@ -186,7 +186,7 @@ fn bad_input_exits_2_with_a_message_that_names_the_flag() {
         (&["--scenario", "encoding", "--records", "100", "--max-requests", "50"], "more than --max-requests 50"),
         (&["--scenario", "encoding", "--window", "1ms", "--max-windows", "10"], "more than --max-windows 10"),
     ];
-    all_refused(csi, &cases);
+    all_refused(csi, cases);
 }
 
 /// The prevention of `v` named `check`.

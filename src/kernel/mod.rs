@@ -513,12 +513,12 @@ impl State {
     }
 
     fn status(&self, now: SimTime) -> Status {
-        let net = self.net_stats();
+        let (total, held) = self.network.total_in_flight(&mut self.queue.in_flight());
         Status {
             now,
             nodes: self.nodes.iter().map(|s| (s.name.to_string(), s.status)).collect(),
-            held: net.held_now,
-            delivered: net.total().delivered,
+            held,
+            delivered: total.delivered,
             control: self.control_stats.clone(),
         }
     }

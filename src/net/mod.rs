@@ -92,6 +92,14 @@ pub trait Network {
     fn take_stats_in_flight(&mut self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
         self.stats_in_flight(in_flight)
     }
+
+    /// The sum over every link, and the messages partitions hold now, told which deliveries
+    /// are still queued (what a live `status` reports). The default builds the whole
+    /// [`NetStats`]; a network with many links can sum without copying them.
+    fn total_in_flight(&self, in_flight: &mut dyn Iterator<Item = &Packet>) -> (LinkStats, u64) {
+        let stats = self.stats_in_flight(in_flight);
+        (stats.total(), stats.held_now)
+    }
 }
 
 /// A fault that the network itself carries out. Node ids are checked by the core before the

@@ -49,7 +49,7 @@ impl Traffic {
 }
 
 impl LinkStats {
-    fn add(&mut self, o: &LinkStats) {
+    pub(crate) fn add(&mut self, o: &LinkStats) {
         self.sent += o.sent;
         self.bytes_sent += o.bytes_sent;
         self.delivered += o.delivered;
