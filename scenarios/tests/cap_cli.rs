@@ -98,6 +98,15 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--sweep", "partition=middle"], "--sweep: no sweepable parameter 'partition'"),
         (&["--sweep", "seed=1,2", "--history", "h.jsonl"], "--history would be ignored with --sweep"),
         (&["--sweep", "r=1,4"], "--sweep r=4: --r 4 is more than the replication factor N = 3"),
+        (&["--regions", "2"], "--regions 2 needs --region-latency"),
+        (&["--region-latency", "50ms"], "--region-latency needs --regions 2 or more"),
+        (&["--regions", "4", "--region-latency", "50ms"], "--regions 4: allowed: 1 to --nodes (3)"),
+        (&["--regions", "0"], "--regions: out of range: '0'"),
+        (&["--regions", "-2"], "--regions: out of range: '-2'"),
+        (&["--regions", "3", "--region-latency", "1ms;2ms"], "2 latencies for 3 regions"),
+        (&["--regions", "3", "--region-latency", "x"], "--region-latency: invalid latency 'x'"),
+        (&["--regions", "3", "--region-latency", ""], "--region-latency"),
+        (&["--nodes", "300", "--clients", "10", "--regions", "2", "--region-latency", "9ms"], "at most 65536"),
     ];
     all_refused(cap, &cases);
 }
