@@ -209,8 +209,10 @@ fn occurrences(timing: &Timing, horizon: SimTime) -> Result<(SimTime, u64), SimT
             if first > horizon {
                 return Err(first);
             }
-            // Instants first, first + period, ... up to the horizon.
-            Ok((first, (horizon.as_nanos() - first.as_nanos()) / period + 1))
+            // Instants first, first + period, ... up to the horizon. Every nanosecond of the
+            // longest run is one more instant than a u64 counts: it saturates, far past any
+            // limit (found by the same test: `every 1ns from 0s` at that horizon overflowed).
+            Ok((first, ((horizon.as_nanos() - first.as_nanos()) / period).saturating_add(1)))
         }
     }
 }

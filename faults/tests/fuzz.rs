@@ -192,3 +192,12 @@ proptest! {
         prop_assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
     }
 }
+
+#[test]
+fn every_nanosecond_of_the_longest_run_is_refused_by_the_limit() {
+    // Found by `any_script_compiles_within_the_limit_or_is_refused`: counting the instants of
+    // `every 1ns from 0s` up to the last instant (2^64 of them) overflowed.
+    let script = parse_script("every 1ns from 0s  drift server -999999ppm").unwrap();
+    let err = compile_limited(&script, &resolver(), 0, SimTime::MAX, LIMIT).unwrap_err();
+    assert!(err.to_string().contains(&LIMIT.to_string()), "{err}");
+}
