@@ -176,6 +176,8 @@ pub struct Server {
     child: Child,
     /// `127.0.0.1:PORT`.
     pub addr: String,
+    /// Where its stderr goes.
+    log: std::path::PathBuf,
 }
 
 impl Server {
@@ -187,18 +189,27 @@ impl Server {
             .ok()
             .filter(|b| !b.is_empty())
             .unwrap_or_else(|| env!("CARGO_BIN_EXE_faultline").to_string());
+        // Its log goes to a file, read only when it does not start.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let log = std::env::temp_dir().join(format!("faultline-serve-test-{}-{n}.log", std::process::id()));
         let mut child = Command::new(bin)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(&log).expect("create the server's log"))
             .spawn()
             .expect("start faultline serve");
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("faultline serve: ").expect("the URL line").to_string();
+        let Some(url) = line.trim().strip_prefix("faultline serve: ").map(str::to_string) else {
+            let _ = child.kill();
+            let status = child.wait();
+            let stderr = std::fs::read_to_string(&log).unwrap_or_default();
+            panic!("faultline serve printed {line:?} instead of its URL; exit {status:?}; stderr:\n{stderr}");
+        };
         let addr = url.trim_start_matches("http://").trim_end_matches('/').to_string();
-        Server { child, addr }
+        Server { child, addr, log }
     }
 
     /// `http://ADDR`.
@@ -228,5 +239,6 @@ impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_file(&self.log);
     }
 }
