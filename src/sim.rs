@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
 use tokio::task::LocalSet;
 use tracing::Dispatch;
-use tracing_subscriber::filter::{EnvFilter, Targets};
+use tracing_subscriber::filter::EnvFilter;
 use tracing_subscriber::layer::{Layer, SubscriberExt};
 use tracing_subscriber::registry::Registry;
 
@@ -21,7 +21,7 @@ use crate::control::{Command, ControlError, ControlHandle, ControlStats};
 use crate::id::NodeId;
 use crate::kernel::{Drive, Kernel, NodeStatus, RunOutcome, Starter};
 use crate::limits::{LimitHit, LimitKind, Limits};
-use crate::metrics::{self, METRIC_TARGET, MetricsLayer, MetricsReport, Store};
+use crate::metrics::{self, METRIC_TARGET, MetricsReport, Recorder, SimSubscriber, Store};
 use crate::net::{LinkConfig, NetStats, Network, SimNetwork};
 use crate::node::{Message, Node};
 use crate::seed::derive_rng;
@@ -223,9 +223,7 @@ impl<M: Message> SimBuilder<M> {
 
         let window_ns = u64::try_from(self.window.as_nanos()).unwrap_or(u64::MAX);
         let store = Rc::new(RefCell::new(Store::new(window_ns, self.limits.max_windows, self.per_node)));
-        let metrics = MetricsLayer::new(kernel.shared.clone())
-            .with_filter(Targets::new().with_target(METRIC_TARGET, tracing::Level::TRACE));
-        let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = vec![Box::new(metrics)];
+        let mut layers: Vec<Box<dyn Layer<Registry> + Send + Sync>> = Vec::new();
         let mut writers = Vec::new();
         for output in &self.traces {
             let directives = output.directives();
@@ -236,7 +234,10 @@ impl<M: Message> SimBuilder<M> {
             writers.push(writer.clone());
             layers.push(Box::new(writer.with_filter(filter)));
         }
-        let dispatch = Dispatch::new(Registry::default().with(layers));
+        let writers_take_metrics = self.traces.iter().any(|o| o.may_take(METRIC_TARGET, &tracing::Level::TRACE));
+        let recorder = Recorder::new(kernel.shared.clone());
+        let dispatch =
+            Dispatch::new(SimSubscriber::new(recorder, Registry::default().with(layers), writers_take_metrics));
 
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_time()

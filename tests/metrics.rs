@@ -146,3 +146,28 @@ fn windows_past_the_limit_stop_the_run() {
     assert_eq!(report.end, SimTime::ZERO + Duration::from_micros(300 * 3334), "the first sample past 1 s");
     assert_eq!(report.metrics.metric("requests").unwrap().windows().len(), 1000);
 }
+
+#[test]
+fn trace_outputs_change_nothing_recorded_and_one_that_asks_sees_every_sample() {
+    use faultline::{TraceBuffer, TraceFormat, TraceOutput, TraceSink};
+    let alone = run(Sim::builder(1));
+    let (wants, ignores) = (TraceBuffer::default(), TraceBuffer::default());
+    let beside = run(Sim::builder(1)
+        .trace(
+            TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(wants.clone()))
+                .filtered("faultline::metric=trace"),
+        )
+        .trace(TraceOutput::new(TraceFormat::JsonLines, TraceSink::Memory(ignores.clone())).filtered("info")));
+    let rtt_windows = |r: &faultline::Report| format!("{:?}", r.metrics.metric("rtt").unwrap().windows());
+    for name in ["requests", "rtt", "size", "in_flight"] {
+        let (a, b) = (alone.metrics.metric(name).unwrap(), beside.metrics.metric(name).unwrap());
+        assert_eq!((a.total(), a.stats().count), (b.total(), b.stats().count), "{name}");
+    }
+    assert_eq!(rtt_windows(&alone), rtt_windows(&beside));
+    let lines = String::from_utf8(wants.contents()).unwrap();
+    let samples = lines.lines().filter(|l| l.contains("\"target\":\"faultline::metric\"")).count();
+    assert_eq!(samples, 3 * 200 * 4, "four samples per sender per step");
+    assert!(lines.contains("\"metric\":\"rtt\""), "a sample names its metric");
+    let others = String::from_utf8(ignores.contents()).unwrap();
+    assert!(!others.contains("faultline::metric"), "an output that did not ask sees no samples");
+}

@@ -17,18 +17,20 @@
 
 mod buckets;
 mod handle;
-mod layer;
+mod recorder;
 mod report;
 mod series;
 mod store;
+mod subscriber;
 
 use std::time::Duration;
 
 pub use buckets::MAX_RELATIVE_ERROR;
 pub use handle::{Counter, DurationHistogram, Gauge, Histogram};
-pub(crate) use layer::MetricsLayer;
+pub(crate) use recorder::Recorder;
 pub use report::{MetricKind, MetricView, MetricsReport, Stats, Summary, WindowStats};
 pub(crate) use store::{Store, recording};
+pub(crate) use subscriber::SimSubscriber;
 
 /// The tracing target of metric events.
 pub const METRIC_TARGET: &str = "faultline::metric";

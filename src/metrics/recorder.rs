@@ -1,12 +1,11 @@
-//! The tracing layer that turns metric events into samples, stamped with virtual time and the
-//! node whose task emitted them.
+//! Turns a metric event into a sample, stamped with virtual time and the node whose task
+//! emitted it.
 
 use std::fmt;
 use std::sync::Arc;
 
+use tracing::Event;
 use tracing::field::{Field, Visit};
-use tracing::{Event, Subscriber};
-use tracing_subscriber::layer::{Context, Layer};
 
 use super::handle::id_of;
 use super::report::MetricKind;
@@ -14,13 +13,26 @@ use super::store::record_active;
 use crate::kernel::Shared;
 
 /// Records metric events into the store of the sim running on the emitting thread.
-pub(crate) struct MetricsLayer {
+pub(crate) struct Recorder {
     clock: Arc<Shared>,
 }
 
-impl MetricsLayer {
+impl Recorder {
     pub(crate) fn new(clock: Arc<Shared>) -> Self {
-        MetricsLayer { clock }
+        Recorder { clock }
+    }
+
+    /// Records `event`, a metric event (its target is [`METRIC_TARGET`](super::METRIC_TARGET));
+    /// one without a metric and a value is ignored.
+    pub(crate) fn record(&self, event: &Event<'_>) {
+        let mut sample = Sample::default();
+        event.record(&mut sample);
+        let (Some(id), Some((kind, value))) = (sample.id, sample.value) else { return };
+        let node = self.clock.current().map(|n| n.0);
+        let now = self.clock.now().as_nanos();
+        if let Err(hit) = record_active(id, node, kind, value, now) {
+            self.clock.reach(hit);
+        }
     }
 }
 
@@ -69,21 +81,6 @@ impl Visit for Sample {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         if field.name() == "metric" {
             self.name(format!("{value:?}").trim_matches('"'));
-        }
-    }
-}
-
-impl<S: Subscriber> Layer<S> for MetricsLayer {
-    /// Sees only metric events: the sim installs this layer behind a filter on
-    /// [`METRIC_TARGET`](super::METRIC_TARGET), so it does not compare the target again.
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        let mut sample = Sample::default();
-        event.record(&mut sample);
-        let (Some(id), Some((kind, value))) = (sample.id, sample.value) else { return };
-        let node = self.clock.current().map(|n| n.0);
-        let now = self.clock.now().as_nanos();
-        if let Err(hit) = record_active(id, node, kind, value, now) {
-            self.clock.reach(hit);
         }
     }
 }

@@ -214,6 +214,12 @@ impl TraceOutput {
             .or_else(|| std::env::var("RUST_LOG").ok().filter(|s| !s.trim().is_empty()))
             .unwrap_or_else(|| "info".to_string())
     }
+
+    /// Whether the filter may take events of `target` at `level`: simple `target=level`
+    /// directives are read exactly; others (span filters) may take anything.
+    pub(crate) fn may_take(&self, target: &str, level: &tracing::Level) -> bool {
+        self.directives().parse::<tracing_subscriber::filter::Targets>().map_or(true, |t| t.would_enable(target, level))
+    }
 }
 
 /// A trace that could not be set up or written.

@@ -8,7 +8,6 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::{Map, Value, json};
 use tracing::span::{Attributes, Id};
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::registry::LookupSpan;
 
@@ -73,9 +72,7 @@ impl TraceLayer {
             let header = state.chrome.header(&names);
             state.write(&header);
         }
-        // Simple `target=level` directives read as `Targets`; others (span filters) take phases.
-        let takes_phases =
-            output.directives().parse::<Targets>().map_or(true, |t| t.would_enable(PHASE_TARGET, &Level::INFO));
+        let takes_phases = output.may_take(PHASE_TARGET, &Level::INFO);
         Ok(TraceLayer { format: output.format, state: Arc::new(Mutex::new(state)), clock, names, takes_phases })
     }
 
