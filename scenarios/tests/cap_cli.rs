@@ -108,7 +108,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--regions", "3", "--region-latency", ""], "--region-latency"),
         (&["--nodes", "300", "--clients", "10", "--regions", "2", "--region-latency", "9ms"], "at most 65536"),
     ];
-    all_refused(cap, &cases);
+    all_refused(cap, cases);
 }
 
 #[test]

@@ -245,7 +245,7 @@ fn impossible_settings_exit_2_with_a_message_that_names_the_flag() {
         (&["--sweep", "partition=true"], "--sweep: no sweepable parameter 'partition'"),
         (&["--sweep", "fanout=1,9"], "--sweep fanout=9: --fanout 9 with --replicas 8"),
     ];
-    all_refused(crdt, &cases);
+    all_refused(crdt, cases);
 }
 
 #[test]
