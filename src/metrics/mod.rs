@@ -1,12 +1,13 @@
-//! Metrics through `tracing`: nodes emit events on the target [`METRIC_TARGET`], a layer
-//! records them into an HdrHistogram per metric for the run and a time series of small
-//! fixed-layout histograms and counters per window, and a [`MetricsReport`] summarizes them.
+//! Metrics through `tracing`: nodes emit events on the target [`METRIC_TARGET`], the sim's
+//! subscriber hands them to a recorder that keeps an HdrHistogram per metric for the run and a
+//! time series of small fixed-layout histograms and counters per window, and a
+//! [`MetricsReport`] summarizes them.
 //!
 //! An event is a metric when its target is [`METRIC_TARGET`] and it has a `metric` field (the
 //! name) and one of: `value` (a histogram sample), `nanos` (a duration sample), `count` (a
 //! counter increment) or `gauge` (a level). Any subscriber sees these events. Declare a metric
 //! once as a typed handle ([`Counter`], [`Gauge`], [`Histogram`], [`DurationHistogram`]): its
-//! events also carry the metric's numeric `id`, so the layer records a sample with an index,
+//! events also carry the metric's numeric `id`, so a sample is recorded with an index,
 //! no string lookup and no allocation. The functions below name a metric at run time, for
 //! code where a `static` does not fit; they look the name up on every sample.
 //!
