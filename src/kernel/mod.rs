@@ -324,11 +324,7 @@ impl Kernel {
                 if st.outcome.is_some() || st.pace_wait {
                     return;
                 }
-                // What is due now runs before a command from outside the run, which applies
-                // between instants, never in the middle of one (see `live_instant`); a node's
-                // own commands apply at once.
-                let due_now = st.queue.next_time() == Some(self.now());
-                match st.take_request_unless(due_now) {
+                match st.take_request_between_instants(self.now()) {
                     Some(req) => {
                         let now = self.now();
                         let at = if matches!(req, Request::External(..)) {
@@ -426,25 +422,24 @@ impl Kernel {
 }
 
 impl State {
-    /// The next command sent on the control channel, if any (without touching the channel when
-    /// nothing was sent).
-    /// [`State::take_request`], but with `busy` (events still due now) a command from outside
-    /// the run is left for later: it is put back at the head of the line.
-    fn take_request_unless(&mut self, busy: bool) -> Option<Request> {
-        if busy && let Some(Request::External(..)) = self.deferred.as_ref() {
-            return None;
-        }
-        if let Some(req) = self.deferred.take() {
-            return Some(req);
-        }
-        let req = self.take_request()?;
-        if busy && matches!(req, Request::External(..)) {
+    /// [`State::take_request`], except that what is due at `now` runs before a command from
+    /// outside the run, which applies between instants, never in the middle of one (see
+    /// `live_instant`): while events are still due, such a command waits at the head of the
+    /// line. A node's own commands apply at once.
+    fn take_request_between_instants(&mut self, now: SimTime) -> Option<Request> {
+        let req = match self.deferred.take() {
+            Some(req) => req,
+            None => self.take_request()?,
+        };
+        if matches!(req, Request::External(..)) && self.queue.next_time() == Some(now) {
             self.deferred = Some(req);
             return None;
         }
         Some(req)
     }
 
+    /// The next command sent on the control channel, if any (without touching the channel when
+    /// nothing was sent).
     fn take_request(&mut self) -> Option<Request> {
         if self.control_pending.load(Ordering::Acquire) == 0 {
             return None;
