@@ -12,6 +12,10 @@ use serde_json::Value;
 use support::browser::{self, Browser};
 use support::http::{Events, Server, request};
 
+mod cli;
+
+use cli::temp;
+
 /// A short metastable run (60 s, spike at 20 s): still metastable with retries, recovered
 /// without.
 const SHORT: &str = "duration=60s&spike-start=20s";
@@ -25,13 +29,6 @@ fn verdict(html: &str) -> String {
     html[at..].split('"').next().unwrap().to_string()
 }
 
-fn temp(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-serve-test-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 #[test]
 fn help_names_the_subcommand_and_its_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["serve", "--help"]).output().unwrap();
@@ -43,6 +40,26 @@ fn help_names_the_subcommand_and_its_flags() {
     let out = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["serve", "--listen", "nowhere"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--listen"));
+    // Bad values of every other flag are refused before anything listens, the flag named.
+    for (flag, value) in [
+        ("--runs", "0"),
+        ("--runs", "-1"),
+        ("--runs", "99999999999"),
+        ("--runs", "many"),
+        ("--live", "0"),
+        ("--live", "257"),
+        ("--max-sweep-jobs", "0"),
+        ("--max-sweep-jobs", "1000001"),
+        ("--allow-host", ""),
+        ("--allow-host", "a b"),
+        ("--allow-host", "http://sim.example.org/"),
+    ] {
+        let arg = format!("{flag}={value}");
+        let out = Command::new(env!("CARGO_BIN_EXE_faultline")).args(["serve", &arg]).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{arg}: {err}");
+        assert!(err.contains(flag) && out.stdout.is_empty(), "{arg}: {err}");
+    }
 }
 
 #[test]

@@ -31,7 +31,7 @@ struct ServeArgs {
     listen: SocketAddr,
     /// Another host name the pages may be reached by (for a non-loopback --listen); requests
     /// with any other Host header are refused. Repeatable.
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = host_name)]
     allow_host: Vec<String>,
     /// Folder of presets (presets/<study>/*.toml) [default: this source tree's scenarios/presets].
     #[arg(long, value_name = "DIR")]
@@ -45,6 +45,17 @@ struct ServeArgs {
     /// Most runs in one sweep from a page.
     #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_sweep_jobs: u64,
+}
+
+/// A name a `Host` header can carry (`name` or `name:port`): not empty, no spaces, no
+/// slashes or `@`, at most 260 characters.
+fn host_name(s: &str) -> Result<String, String> {
+    if s.is_empty() || s.len() > 260 || s.chars().any(|c| c.is_whitespace() || c.is_control() || "/@\\".contains(c)) {
+        return Err(
+            "a host name, as a Host header carries it (e.g. 'sim.example.org' or 'sim.example.org:8080')".into()
+        );
+    }
+    Ok(s.to_string())
 }
 
 fn main() -> ExitCode {
