@@ -67,6 +67,11 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
+    /// The faults that ran, as a replayable script (a summary's `faults`); `None` when none did.
+    pub fn script_text(&self) -> Option<String> {
+        (!self.script.entries.is_empty()).then(|| self.script.to_string())
+    }
+
     /// Reads `--faults` (relative paths against `base`), generates the nemesis, and compiles
     /// both against the scenario's nodes. Unknown nodes and bad lines are errors here, before
     /// the run.

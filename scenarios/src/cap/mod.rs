@@ -14,8 +14,9 @@ pub use params::Params;
 pub use run::{Summary, run};
 
 use crate::cli::{FaultArgs, InputError, TraceArgs};
-use crate::report::panels::{self, Band, Panel, Panels, Scale, Series};
+use crate::report::panels::{self, Panel, Panels, Scale, Series};
 use crate::report::{Figure, Table, csv};
+use crate::study::fault_window::FaultWindow;
 use crate::study::output::write_atomic;
 use crate::study::run::note;
 use crate::study::{Param, RunId, RunLimits, Speed, Study};
@@ -191,7 +192,7 @@ pub fn chart(s: &Summary) -> Panels {
             + &format!(" (R+W {} N)", if q.r + q.w > q.n { ">" } else { "<=" }),
         x_label: "virtual time (s), by when each operation began; points at window centres".into(),
         x_end: end,
-        bands: s.fault_windows.iter().map(|f| Band { from: f.start_s, to: f.end_s, label: f.kind.clone() }).collect(),
+        bands: s.fault_windows.iter().map(FaultWindow::band).collect(),
         partial: panels::partial(s.windows.len(), width, end),
         panels: vec![
             Panel::new(
@@ -257,8 +258,8 @@ pub fn explain(s: &Summary) -> String {
             let _ = write!(
                 out,
                 "From {} s to {} s the network was partitioned (shaded). The majority side kept {} of its operations ({} of {}); the minority side {} ({} of {}): {}",
-                p.start_s,
-                p.end_s,
+                p.from_s,
+                p.to_s,
                 pct(side.majority.ratio),
                 side.majority.ok,
                 side.majority.attempted,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use faultline::check::{Checker, ModelKind, Verdict};
 use faultline::{Command, NodeId, SimTime};
-use faultline_faults::{Resolver, fault_spans};
+use faultline_faults::Resolver;
 use faultline_nodes::cap::analysis::{self, Availability, OpStats, Pacelc, Span, Visibility};
 use faultline_nodes::cap::observer::Observations;
 use faultline_nodes::cap::{Msg, Observer, OpKind, Outcome, check_history, history, install, to_json_lines};
@@ -17,6 +17,7 @@ use serde::Serialize;
 use super::params::Params;
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::study::drive::{Driven, Driver};
+use crate::study::fault_window::FaultWindow;
 use crate::study::{RunLimits, Speed};
 
 /// N, R and W of the run.
@@ -103,18 +104,6 @@ pub struct SideCount {
     pub attempted: u64,
     /// Of which succeeded.
     pub ok: u64,
-}
-
-/// A span of time with a fault in force: the partition, or faults from `--faults`, the nemesis
-/// or live commands.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FaultWindow {
-    /// What (`partition`, `crash + partition`).
-    pub kind: String,
-    /// Start (s).
-    pub start_s: f64,
-    /// End (s).
-    pub end_s: f64,
 }
 
 /// The study's result: the `--json` object and `summary.json`.
@@ -343,15 +332,11 @@ pub fn run(
         }),
         check,
         pacelc: analysis::pacelc(&plan.cluster, &obs, by_side.map(|s| s.minority)),
-        faults: (!faults.script.entries.is_empty()).then(|| faults.script.to_string()),
+        faults: faults.script_text(),
         fault_windows: span
-            .map(|s| FaultWindow { kind: "partition".into(), start_s: s.from.as_secs_f64(), end_s: s.to.as_secs_f64() })
+            .map(|s| FaultWindow::new("partition".into(), s.from, s.to))
             .into_iter()
-            .chain(fault_spans(&faults.timeline.commands, report.end).into_iter().map(|s| FaultWindow {
-                kind: s.label(),
-                start_s: s.from.as_secs_f64(),
-                end_s: s.to.as_secs_f64(),
-            }))
+            .chain(FaultWindow::of_timeline(&faults.timeline, report.end))
             .collect(),
         incomplete,
         windows: windows(&obs, params.window, params.duration, cut.as_ref().map(|(_, sides)| &sides[..])),

@@ -9,6 +9,7 @@ use super::run::{Summary, Window};
 use super::{bytes, short};
 use crate::report::panels::{self, Band, Panel, Panels, Scale, Series};
 use crate::report::{Figure, Table};
+use crate::study::fault_window::FaultWindow;
 use crate::study::param::word;
 
 /// The verdict at the top of the page: converged or not, and whether the value is the oracle's.
@@ -52,7 +53,7 @@ fn own_anomalies(s: &Summary) -> Vec<String> {
 fn bands(s: &Summary) -> Vec<Band> {
     let mut out: Vec<Band> =
         s.partition.iter().map(|p| Band { from: p.from_s, to: p.to_s, label: "partition".into() }).collect();
-    out.extend(s.fault_windows.iter().map(|f| Band { from: f.from_s, to: f.to_s, label: f.kind.clone() }));
+    out.extend(s.fault_windows.iter().map(FaultWindow::band));
     if let Some(last) = s.last_op_s {
         out.push(Band { from: last, to: last, label: "last operation".into() });
     }

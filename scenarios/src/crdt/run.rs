@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use faultline::{Command, LinkConfig, NodeId, SimTime};
-use faultline_faults::{Resolver, fault_spans};
+use faultline_faults::Resolver;
 use faultline_nodes::crdt::analysis::Observations;
 use faultline_nodes::crdt::{
     Crdt, CrdtKind, GCounter, LwwMap, MaxCounter, Msg, NaiveSet, OrSet, PnCounter, ReplicaConfig, Replicated, Topology,
@@ -21,6 +21,7 @@ use super::judge::{Anomalies, Judged};
 use super::params::{Params, Plan};
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::study::drive::{Driven, Driver};
+use crate::study::fault_window::FaultWindow;
 use crate::study::{RunLimits, Speed};
 
 /// Most replicas whose values `values` lists one by one; above, it summarizes them.
@@ -78,17 +79,6 @@ pub struct Span {
     /// Start.
     pub from_s: f64,
     /// End.
-    pub to_s: f64,
-}
-
-/// A span of virtual time during which scripted, nemesis or live faults were in force.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FaultWindow {
-    /// What (`crash`, `partition + crash`).
-    pub kind: String,
-    /// Start (s).
-    pub from_s: f64,
-    /// End (s); equal to the start for an instant (a clock step).
     pub to_s: f64,
 }
 
@@ -331,11 +321,8 @@ fn judged<T: Judged>(
         partition,
         min_distinct_in_partition,
         baseline: None,
-        faults: (!driven.plan.script.entries.is_empty()).then(|| driven.plan.script.to_string()),
-        fault_windows: fault_spans(&driven.plan.timeline.commands, driven.report.end)
-            .into_iter()
-            .map(|f| FaultWindow { kind: f.label(), from_s: f.from.as_secs_f64(), to_s: f.to.as_secs_f64() })
-            .collect(),
+        faults: driven.plan.script_text(),
+        fault_windows: FaultWindow::of_timeline(&driven.plan.timeline, driven.report.end),
         incomplete: driven.incomplete,
         windows: windows(&obs, params.window),
     }

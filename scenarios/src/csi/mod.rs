@@ -511,9 +511,6 @@ impl Study for Csi {
         s.faults().filter(|_| p.nemesis.is_some())
     }
 
-    /// Not a subcommand: refuses `--prevent` given twice, which the shared command line would
-    /// otherwise read as the last one only (its flags take one value each); the checks go in
-    /// one comma list.
     fn row(id: RunId, s: &Summary) -> sweep::Row {
         sweep::Row::new(id, s)
     }

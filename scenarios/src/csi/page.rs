@@ -7,8 +7,9 @@
 use super::params::name;
 use super::run::{ScenarioSummary, Summary, Window};
 use super::{pct, plane, thousands};
-use crate::report::panels::{self, Band, Panel, Panels, Scale, Series};
+use crate::report::panels::{self, Panel, Panels, Scale, Series};
 use crate::report::{Figure, Table};
+use crate::study::fault_window::FaultWindow;
 
 type Pick = fn(&Window) -> u64;
 
@@ -112,7 +113,7 @@ pub fn scenario_chart(r: &ScenarioSummary) -> Panels {
         title: format!("csi {} ({} plane): failures over time", name(r.scenario), plane(r.plane)),
         x_label: "virtual time (s); points at window centres".into(),
         x_end: end,
-        bands: r.fault_windows.iter().map(|f| Band { from: f.from_s, to: f.to_s, label: f.kind.clone() }).collect(),
+        bands: r.fault_windows.iter().map(FaultWindow::band).collect(),
         partial: panels::partial(r.windows.len(), r.window_s, end),
         panels,
     }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use faultline::{RunOutcome, SimBuilder, SimTime, derive_rng, seed::derive_seed};
-use faultline_faults::{Resolver, fault_spans};
+use faultline_faults::Resolver;
 use faultline_nodes::csi::flow::{self, DataFlow};
 use faultline_nodes::csi::prevent::{self, Verdict, WriteRead};
 use faultline_nodes::csi::{
@@ -18,6 +18,7 @@ use serde::{Serialize, Serializer};
 use super::params::{Check, Params, Plan, name};
 use crate::cli::{FaultArgs, InputError, TraceArgs};
 use crate::study::drive::{Driven, Driver};
+use crate::study::fault_window::FaultWindow;
 use crate::study::{RunLimits, Speed};
 
 /// Records each data system's self-test round-trips alone.
@@ -40,17 +41,6 @@ pub struct Window {
     pub silent: PerSurface,
     /// Extra applications of the side effects of the records sent in it.
     pub duplicates: u64,
-}
-
-/// A span of virtual time during which scripted, nemesis or live faults were in force.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct FaultWindow {
-    /// What (`crash`, `partition + crash`).
-    pub kind: String,
-    /// Start (s).
-    pub from_s: f64,
-    /// End (s); equal to the start for an instant.
-    pub to_s: f64,
 }
 
 /// What one check concluded, and when it would have run.
@@ -546,11 +536,8 @@ fn run_scenario(
     out.window_s = width.as_secs_f64();
     out.windows = windows;
     out.end_s = span.as_secs_f64();
-    out.fault_windows = fault_spans(&faults.timeline.commands, report.end)
-        .into_iter()
-        .map(|f| FaultWindow { kind: f.label(), from_s: f.from.as_secs_f64(), to_s: f.to.as_secs_f64() })
-        .collect();
-    out.faults = (!faults.script.entries.is_empty()).then(|| faults.script.to_string());
+    out.fault_windows = FaultWindow::of_timeline(&faults.timeline, report.end);
+    out.faults = faults.script_text();
     Ok(out)
 }
 

@@ -321,7 +321,7 @@ pub fn run_limited(
         verdict,
         end_s,
         totals,
-        faults: (!plan.script.entries.is_empty()).then(|| plan.script.to_string()),
+        faults: plan.script_text(),
         incomplete,
         windows,
     };

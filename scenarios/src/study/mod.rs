@@ -8,6 +8,7 @@
 
 pub mod config;
 pub mod drive;
+pub mod fault_window;
 pub mod flags;
 pub mod interrupt;
 pub mod limits;
