@@ -35,9 +35,11 @@ pub struct Anomalies {
 }
 
 /// What a type contributes to the judgement: its values as JSON, its oracle, its anomalies.
-pub trait Judged: Replicated {
+pub trait Judged: Replicated<Value: Serialize> {
     /// A visible value as JSON.
-    fn json(value: &Self::Value) -> Value;
+    fn json(value: &Self::Value) -> Value {
+        to_json(value)
+    }
     /// The oracle of `ops` as JSON.
     fn expected(ops: &[OpRecord]) -> Value;
     /// Counts what `value` (the join of the replicas) gets wrong, into `anomalies`; returns
@@ -54,9 +56,6 @@ fn count_error(ops: &[OpRecord], value: i128) -> u64 {
 }
 
 impl Judged for GCounter {
-    fn json(v: &u64) -> Value {
-        Value::from(*v)
-    }
     fn expected(ops: &[OpRecord]) -> Value {
         to_json(&analysis::expected_count(ops))
     }
@@ -68,9 +67,6 @@ impl Judged for GCounter {
 }
 
 impl Judged for PnCounter {
-    fn json(v: &i128) -> Value {
-        to_json(v)
-    }
     fn expected(ops: &[OpRecord]) -> Value {
         to_json(&analysis::expected_count(ops))
     }
@@ -82,9 +78,6 @@ impl Judged for PnCounter {
 }
 
 impl Judged for MaxCounter {
-    fn json(v: &u64) -> Value {
-        Value::from(*v)
-    }
     fn expected(ops: &[OpRecord]) -> Value {
         to_json(&analysis::expected_count(ops))
     }
@@ -96,9 +89,6 @@ impl Judged for MaxCounter {
 }
 
 impl Judged for OrSet<u32> {
-    fn json(v: &BTreeSet<u32>) -> Value {
-        to_json(v)
-    }
     fn expected(ops: &[OpRecord]) -> Value {
         to_json(&analysis::expected_set(ops))
     }
@@ -111,9 +101,6 @@ impl Judged for OrSet<u32> {
 }
 
 impl Judged for NaiveSet {
-    fn json(v: &BTreeSet<u32>) -> Value {
-        to_json(v)
-    }
     fn expected(ops: &[OpRecord]) -> Value {
         to_json(&analysis::expected_set(ops))
     }
@@ -126,9 +113,6 @@ impl Judged for NaiveSet {
 }
 
 impl Judged for LwwMap<u32, u64> {
-    fn json(v: &BTreeMap<u32, u64>) -> Value {
-        to_json(v)
-    }
     fn expected(ops: &[OpRecord]) -> Value {
         to_json(&analysis::expected_map(ops))
     }
