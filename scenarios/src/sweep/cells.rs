@@ -239,32 +239,9 @@ impl Cells {
 
 #[cfg(test)]
 mod tests {
-    use serde::{Deserialize, Serialize};
-
     use super::*;
+    use crate::sweep::row::test_row::R;
     use crate::sweep::row::{RunId, Setting};
-
-    #[derive(Clone, Debug, Serialize, Deserialize)]
-    struct R {
-        #[serde(flatten)]
-        id: RunId,
-        ok: Option<bool>,
-        x: Option<f64>,
-    }
-
-    impl SweepRow for R {
-        const MEASURES: &'static [Measure] = &[Measure { name: "x_ms", header: "x", label: "x (ms)", ratio: false }];
-        const VERDICT: Option<Verdict> = Some(Verdict { header: "ok", yes: "holds", no: "breaks" });
-        fn id(&self) -> &RunId {
-            &self.id
-        }
-        fn measures(&self) -> Vec<Option<f64>> {
-            vec![self.x]
-        }
-        fn verdict(&self) -> Option<bool> {
-            self.ok
-        }
-    }
 
     fn row(index: usize, a: &str, b: &str, ok: Option<bool>, x: Option<f64>) -> R {
         let swept = vec![Setting { key: "a".into(), value: a.into() }, Setting { key: "b".into(), value: b.into() }];

@@ -369,18 +369,24 @@ fn axis_labels(out: &mut String, xa: &Axis, ya: &Axis, left: f64, top: f64, cw: 
             esc(&clip(v, 14))
         );
     }
+    axis_titles(out, &xa.key, &ya.key, (left, top, pw, ph), 16.0);
+}
+
+/// The x axis's title under a plot at `(left, top)` of `pw` by `ph`, and the y axis's title
+/// turned on its side at `yx`.
+fn axis_titles(out: &mut String, x: &str, y: &str, (left, top, pw, ph): (f64, f64, f64, f64), yx: f64) {
     let _ = writeln!(
         out,
         "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
         left + pw / 2.0,
         top + ph + 40.0,
-        esc(&xa.key)
+        esc(x)
     );
-    let (yx, yy) = (16.0, top + ph / 2.0);
+    let yy = top + ph / 2.0;
     let _ = writeln!(
         out,
         "<text x=\"{yx:.1}\" y=\"{yy:.1}\" text-anchor=\"middle\" font-weight=\"bold\" transform=\"rotate(-90 {yx:.1} {yy:.1})\">{}</text>",
-        esc(&ya.key)
+        esc(y)
     );
 }
 
@@ -517,19 +523,7 @@ fn line(study: &str, what: &str, cells: &Cells, shown: Shown) -> String {
         out,
         "<rect x=\"{left:.1}\" y=\"{top:.1}\" width=\"{pw:.1}\" height=\"{ph:.1}\" fill=\"none\" stroke=\"#333\"/>"
     );
-    let _ = writeln!(
-        out,
-        "<text x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"middle\" font-weight=\"bold\">{}</text>",
-        left + pw / 2.0,
-        top + ph + 40.0,
-        esc(&axis.key)
-    );
-    let (yx, yy) = (18.0, top + ph / 2.0);
-    let _ = writeln!(
-        out,
-        "<text x=\"{yx:.1}\" y=\"{yy:.1}\" text-anchor=\"middle\" font-weight=\"bold\" transform=\"rotate(-90 {yx:.1} {yy:.1})\">{}</text>",
-        esc(&clip(&shown_label(shown), 50))
-    );
+    axis_titles(&mut out, &axis.key, &clip(&shown_label(shown), 50), (left, top, pw, ph), 18.0);
     // Legend.
     let lx = left + pw + 24.0;
     let _ = writeln!(
@@ -594,33 +588,9 @@ fn line(study: &str, what: &str, cells: &Cells, shown: Shown) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde::{Deserialize, Serialize};
-
     use super::*;
-    use crate::sweep::row::{Measure, RunId, Setting, Verdict};
-
-    #[derive(Clone, Debug, Serialize, Deserialize)]
-    struct R {
-        #[serde(flatten)]
-        id: RunId,
-        ok: Option<bool>,
-        x: Option<f64>,
-    }
-
-    impl SweepRow for R {
-        const MEASURES: &'static [Measure] =
-            &[Measure { name: "x_ms", header: "x", label: "x latency (ms)", ratio: false }];
-        const VERDICT: Option<Verdict> = Some(Verdict { header: "held", yes: "holds", no: "breaks" });
-        fn id(&self) -> &RunId {
-            &self.id
-        }
-        fn measures(&self) -> Vec<Option<f64>> {
-            vec![self.x]
-        }
-        fn verdict(&self) -> Option<bool> {
-            self.ok
-        }
-    }
+    use crate::sweep::row::test_row::R;
+    use crate::sweep::row::{RunId, Setting};
 
     /// A grid over `keys` (each with `values`), two seeds per point; `ok` and `x` of a run
     /// from its point and seed.

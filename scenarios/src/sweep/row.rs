@@ -118,3 +118,34 @@ pub fn mean(xs: impl Iterator<Item = Option<f64>>) -> Option<f64> {
     let v: Vec<f64> = xs.flatten().collect();
     (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
 }
+
+/// A row for the sweep's own tests: one measure `x_ms` and a verdict ("held").
+#[cfg(test)]
+pub(crate) mod test_row {
+    use serde::{Deserialize, Serialize};
+
+    use super::{Measure, RunId, SweepRow, Verdict};
+
+    #[derive(Clone, Debug, Serialize, Deserialize)]
+    pub(crate) struct R {
+        #[serde(flatten)]
+        pub(crate) id: RunId,
+        pub(crate) ok: Option<bool>,
+        pub(crate) x: Option<f64>,
+    }
+
+    impl SweepRow for R {
+        const MEASURES: &'static [Measure] =
+            &[Measure { name: "x_ms", header: "x", label: "x latency (ms)", ratio: false }];
+        const VERDICT: Option<Verdict> = Some(Verdict { header: "held", yes: "holds", no: "breaks" });
+        fn id(&self) -> &RunId {
+            &self.id
+        }
+        fn measures(&self) -> Vec<Option<f64>> {
+            vec![self.x]
+        }
+        fn verdict(&self) -> Option<bool> {
+            self.ok
+        }
+    }
+}
