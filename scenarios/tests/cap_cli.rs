@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{all_refused, json, presets, stderr, sweep_whole_and_merged, temp};
+use cli::{all_refused, json, presets, same_seed_same_bytes, stderr, sweep_whole_and_merged, temp};
 
 fn cap(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cap")).args(args).output().expect("the binary runs")
@@ -62,17 +62,7 @@ fn json_is_one_object_with_the_keys_the_issue_lists() {
 #[test]
 fn stdout_is_identical_for_one_seed_and_differs_for_another() {
     let args = ["--duration", "5s", "--consistency", "eventual", "--partition", "--net-latency", "uniform(1ms, 9ms)"];
-    let with = |extra: &[&str]| {
-        let mut a = args.to_vec();
-        a.extend_from_slice(extra);
-        let o = cap(&a);
-        assert!(o.status.success(), "{}", stderr(&o));
-        o.stdout
-    };
-    let (a, b) = (with(&["--seed", "4"]), with(&["--seed", "4"]));
-    assert_eq!(a, b, "same seed, same bytes");
-    assert_ne!(a, with(&["--seed", "5"]));
-    assert_eq!(with(&["--seed", "4", "--json"]), with(&["--seed", "4", "--json"]));
+    same_seed_same_bytes(cap, &args);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{all_refused, json, stderr, sweep_whole_and_merged, temp};
+use cli::{all_refused, json, same_seed_same_bytes, stderr, sweep_whole_and_merged, temp};
 
 fn crdt(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_crdt")).args(args).output().expect("the binary runs")
@@ -91,15 +91,7 @@ fn json_is_one_object_with_the_keys_the_issue_lists_and_they_mean_what_they_say(
 #[test]
 fn stdout_is_identical_for_one_seed_and_differs_for_another() {
     let args = ["--type", "lww-map", "--elements", "4", "--net-delay", "uniform(1ms, 30ms)", "--partition"];
-    let with = |extra: &[&str]| {
-        let o = crdt(&[&args[..], extra].concat());
-        assert!(o.status.success(), "{}", stderr(&o));
-        o.stdout
-    };
-    let (a, b) = (with(&["--seed", "4"]), with(&["--seed", "4"]));
-    assert_eq!(a, b, "same seed, same bytes");
-    assert_ne!(a, with(&["--seed", "5"]));
-    assert_eq!(with(&["--seed", "4", "--json"]), with(&["--seed", "4", "--json"]));
+    same_seed_same_bytes(crdt, &args);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 mod cli;
 
-use cli::{all_refused, json, presets, stderr, stdout, temp};
+use cli::{all_refused, json, presets, same_seed_same_bytes, stderr, stdout, temp};
 
 fn csi(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_csi")).args(args).output().expect("the binary runs")
@@ -80,15 +80,7 @@ fn windows_add_up_to_the_totals() {
 
 #[test]
 fn stdout_is_identical_for_one_seed_and_differs_for_another() {
-    let with = |extra: &[&str]| {
-        let mut a = vec!["--scenario", "api", "--records", "200", "--prevent", "write-read:8"];
-        a.extend_from_slice(extra);
-        stdout(&csi(&a))
-    };
-    let (a, b) = (with(&["--seed", "4"]), with(&["--seed", "4"]));
-    assert_eq!(a, b, "same seed, same bytes");
-    assert_ne!(a, with(&["--seed", "5"]));
-    assert_eq!(with(&["--seed", "4", "--json"]), with(&["--seed", "4", "--json"]));
+    same_seed_same_bytes(csi, &["--scenario", "api", "--records", "200", "--prevent", "write-read:8"]);
     let all = |seed: &str| stdout(&csi(&["--records", "300", "--seed", seed, "--json"]));
     assert_eq!(all("7"), all("7"));
 }

@@ -11,12 +11,9 @@ use std::process::Command;
 
 use support::browser::{self, Browser, file_url};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-report-browser-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod cli;
+
+use cli::temp;
 
 fn preset(study: &str, name: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("presets").join(study).join(name).display().to_string()

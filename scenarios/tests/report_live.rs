@@ -5,18 +5,15 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-report-live-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod cli;
+
+use cli::{temp, wait_for_socket};
 
 const SHORT: [&str; 8] = ["--duration", "30s", "--spike-start", "5s", "--spike-duration", "3s", "--settle", "5s"];
 
@@ -51,11 +48,7 @@ fn a_live_session_over_the_control_socket_replays_from_its_faults_file() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !sock.exists() {
-        assert!(started.elapsed() < Duration::from_secs(20), "the control socket never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_socket(&sock);
     let mut stream = UnixStream::connect(&sock).unwrap();
     std::thread::sleep(Duration::from_millis(1500));
     let cut = send(&mut stream, "partition clients | server hold");

@@ -2,15 +2,12 @@
 //! the same seed, each file whole (no temporary file left behind), and a page that says this
 //! run's numbers.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-report-out-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod cli;
+
+use cli::temp;
 
 fn out(bin: &str, args: &[&str], dir: &Path) {
     let o = Command::new(bin).args(args).arg("--out").arg(dir).output().unwrap();

@@ -3,7 +3,6 @@
 //! is accepted or refused with a message, never a panic. Then the binary itself, for each panic,
 //! hang and wrong answer the issue lists: each test names the bug it pins.
 
-use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -13,19 +12,12 @@ use faultline_scenarios::study::{Refusal, Study};
 use proptest::prelude::*;
 use serde_json::Value;
 
+mod cli;
+
+use cli::{stderr, temp, wait_for_socket};
+
 fn metastable(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_metastable")).args(args).output().expect("the binary runs")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-robust-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Exit code 2, nothing on stdout, and `message` in the one error line.
@@ -297,11 +289,7 @@ fn sigint_stops_the_run_and_loses_nothing() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let start = Instant::now();
-    while !socket.exists() {
-        assert!(start.elapsed() < Duration::from_secs(20), "the control socket never appeared");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    wait_for_socket(&socket);
     std::thread::sleep(Duration::from_millis(500));
     // SAFETY: sends a signal to the child this test started.
     assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGINT) }, 0);

@@ -3,10 +3,14 @@
 //! the scripts in `deploy/` that the Slurm and Kubernetes files call), `--out DIR` writes
 //! `sweep.json` and the phase diagram, and bad grids are refused with the flag named.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
+
+mod cli;
+
+use cli::{json, stderr, temp};
 
 const SHORT: [&str; 4] = ["--duration", "60s", "--spike-start", "20s"];
 /// A 2 x 2 grid with 2 seeds: 8 runs, on both sides of the tipping point.
@@ -18,22 +22,6 @@ fn metastable(args: &[&str]) -> Output {
 
 fn grid(extra: &[&str]) -> Output {
     metastable(&[&SHORT[..], &GRID[..], extra].concat())
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn json(o: &Output) -> Value {
-    assert!(o.status.success(), "{}", stderr(o));
-    serde_json::from_slice(&o.stdout).expect("one JSON object")
-}
-
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("faultline-grid-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn refused(args: &[&str], message: &str) {

@@ -36,6 +36,15 @@ pub fn temp(name: &str) -> PathBuf {
     dir
 }
 
+/// Waits (20 s at most) for a live run's control socket to appear at `path`.
+pub fn wait_for_socket(path: &std::path::Path) {
+    let started = std::time::Instant::now();
+    while !path.exists() {
+        assert!(started.elapsed() < std::time::Duration::from_secs(20), "the control socket never appeared");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 /// The folder of a study's presets.
 pub fn presets(study: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("presets").join(study)
@@ -59,6 +68,20 @@ pub fn sweep_whole_and_merged(run: impl Fn(&[&str]) -> Output, args: &[&str], sh
     assert_eq!(json(&run(&merge)), whole, "the merged shards give the whole sweep");
     std::fs::remove_dir_all(&dir).unwrap();
     whole
+}
+
+/// Runs `args` with `--seed 4` twice and with `--seed 5`, as text and as `--json`: the same
+/// seed prints the same bytes, another seed other bytes. Every run must succeed.
+pub fn same_seed_same_bytes(run: impl Fn(&[&str]) -> Output, args: &[&str]) {
+    let with = |extra: &[&str]| {
+        let o = run(&[args, extra].concat());
+        assert!(o.status.success(), "{args:?} {extra:?}: {}", stderr(&o));
+        o.stdout
+    };
+    let (a, b) = (with(&["--seed", "4"]), with(&["--seed", "4"]));
+    assert_eq!(a, b, "same seed, same bytes");
+    assert_ne!(a, with(&["--seed", "5"]));
+    assert_eq!(with(&["--seed", "4", "--json"]), with(&["--seed", "4", "--json"]));
 }
 
 /// Runs each of `cases` (arguments, a piece of the message) and checks it was refused as bad
