@@ -36,6 +36,17 @@ fn summary(dir: &Path) -> Value {
     v
 }
 
+/// Runs the live run's `faults.txt` (in `live`) again into `replay`; the two summaries.
+fn replay_of(live: &Path, replay: &Path) -> (Value, Value) {
+    let o = metastable()
+        .args(SHORT)
+        .args(["--faults", live.join("faults.txt").to_str().unwrap(), "--out", replay.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    (summary(live), summary(replay))
+}
+
 #[test]
 fn a_live_session_over_the_control_socket_replays_from_its_faults_file() {
     let dir = temp("replay");
@@ -73,13 +84,7 @@ fn a_live_session_over_the_control_socket_replays_from_its_faults_file() {
     );
     assert!(entries[2].ends_with(" heal fault1.0"), "the replay's label for the live partition: {faults}");
 
-    let o = metastable()
-        .args(SHORT)
-        .args(["--faults", live.join("faults.txt").to_str().unwrap(), "--out", replay.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (a, b) = (summary(&live), summary(&replay));
+    let (a, b) = replay_of(&live, &replay);
     assert_eq!(a["windows"], b["windows"], "the replay's windows are the live run's");
     assert_eq!(a, b, "the replay's summary is the live run's");
     for file in ["windows.csv", "faults.txt"] {
@@ -119,13 +124,7 @@ fn a_live_stop_on_stdin_is_recorded_and_the_replay_stops_at_the_same_instant() {
     let entries: Vec<&str> = faults.lines().filter(|l| !l.starts_with('#')).collect();
     assert_eq!(entries.len(), 2, "{faults}");
     assert!(entries[0].ends_with(" crash client-3") && entries[1].ends_with(" stop"), "{faults}");
-    let o = metastable()
-        .args(SHORT)
-        .args(["--faults", live.join("faults.txt").to_str().unwrap(), "--out", replay.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let (a, b) = (summary(&live), summary(&replay));
+    let (a, b) = replay_of(&live, &replay);
     assert!(a["end_s"].as_f64().unwrap() < 30.0, "the run stopped early: {}", a["end_s"]);
     assert_eq!(a, b, "the replay stops where the live run did");
     std::fs::remove_dir_all(&dir).unwrap();
