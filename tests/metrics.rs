@@ -126,6 +126,18 @@ fn string_names_and_handles_share_one_series() {
 }
 
 #[test]
+fn a_sample_outside_a_run_is_recorded_nowhere() {
+    REQUESTS.add(100); // no sim is running on this thread: nothing takes the sample
+    let mut sim = Sim::<u8>::builder(1)
+        .node("n", || FnNode(|_ctx: Context<u8>| async move { faultline::metrics::count("requests", 5) }))
+        .build()
+        .unwrap();
+    REQUESTS.add(100); // built, not running
+    sim.run();
+    assert_eq!(sim.finish().unwrap().metrics.metric("requests").unwrap().total(), 5, "the sample by name, alone");
+}
+
+#[test]
 fn windows_past_the_limit_stop_the_run() {
     let mut sim = Sim::<u8>::builder(1)
         .metrics_window(Duration::from_millis(1))

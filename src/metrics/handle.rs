@@ -20,6 +20,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use super::METRIC_TARGET;
+use super::recorder::handing;
+use super::report::MetricKind;
 
 /// Every metric name the process has used, and its id (its index in `names`).
 struct Registry {
@@ -98,8 +100,8 @@ impl Key {
     }
 
     #[inline]
-    fn id(&self) -> u64 {
-        u64::from(*self.id.get_or_init(|| id_of(self.name)))
+    fn id(&self) -> u32 {
+        *self.id.get_or_init(|| id_of(self.name))
     }
 }
 
@@ -145,7 +147,10 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn add(&self, n: u64) {
-        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, count = n);
+        let value = i64::try_from(n).unwrap_or(i64::MAX);
+        handing(self.0.id(), MetricKind::Counter, value, || {
+            tracing::trace!(target: METRIC_TARGET, metric = self.0.name, count = n);
+        });
     }
 }
 
@@ -153,7 +158,9 @@ impl Gauge {
     /// Sets the level of the node recording it to `value`.
     #[inline]
     pub fn set(&self, value: i64) {
-        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, gauge = value);
+        handing(self.0.id(), MetricKind::Gauge, value, || {
+            tracing::trace!(target: METRIC_TARGET, metric = self.0.name, gauge = value);
+        });
     }
 }
 
@@ -161,7 +168,10 @@ impl Histogram {
     /// Records one sample.
     #[inline]
     pub fn record(&self, value: u64) {
-        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, value);
+        let sample = i64::try_from(value).unwrap_or(i64::MAX);
+        handing(self.0.id(), MetricKind::Value, sample, || {
+            tracing::trace!(target: METRIC_TARGET, metric = self.0.name, value);
+        });
     }
 }
 
@@ -170,7 +180,10 @@ impl DurationHistogram {
     #[inline]
     pub fn record(&self, d: Duration) {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        tracing::trace!(target: METRIC_TARGET, id = self.0.id(), metric = self.0.name, nanos);
+        let sample = i64::try_from(nanos).unwrap_or(i64::MAX);
+        handing(self.0.id(), MetricKind::Duration, sample, || {
+            tracing::trace!(target: METRIC_TARGET, metric = self.0.name, nanos);
+        });
     }
 }
 

@@ -6,9 +6,10 @@
 //! An event is a metric when its target is [`METRIC_TARGET`] and it has a `metric` field (the
 //! name) and one of: `value` (a histogram sample), `nanos` (a duration sample), `count` (a
 //! counter increment) or `gauge` (a level). Any subscriber sees these events. Declare a metric
-//! once as a typed handle ([`Counter`], [`Gauge`], [`Histogram`], [`DurationHistogram`]): its
-//! events also carry the metric's numeric `id`, so a sample is recorded with an index,
-//! no string lookup and no allocation. The functions below name a metric at run time, for
+//! once as a typed handle ([`Counter`], [`Gauge`], [`Histogram`], [`DurationHistogram`]): it
+//! resolves its name to a numeric id once and hands the recorder that id and the sample beside
+//! its event, so a sample is recorded with an index: no field visit, no string lookup and no
+//! allocation. The functions below name a metric at run time, for
 //! code where a `static` does not fit; they look the name up on every sample.
 //!
 //! Memory follows metrics × windows, not nodes: samples from every node go into one series,
