@@ -205,12 +205,8 @@ impl Kernel {
 
     /// Spawns a task of `node`, tracked for idleness and cancelled with the node.
     pub(crate) fn spawn(self: &Rc<Self>, node: NodeId, fut: Pin<Box<dyn Future<Output = ()>>>) {
-        let (cell, token) = {
-            let st = self.st.borrow();
-            let slot = &st.nodes[node.index()];
-            (slot.cell.clone(), slot.token.clone())
-        };
-        tokio::task::spawn_local(Tracked::new(self.clone(), Owner { node, cell, token }, fut));
+        let cell = self.st.borrow().nodes[node.index()].cell.clone();
+        tokio::task::spawn_local(Tracked::new(self.clone(), Owner { node, cell }, fut));
     }
 
     /// Starts every node; called once, inside the runtime, before the first instant.

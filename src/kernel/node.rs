@@ -1,5 +1,5 @@
-//! A node's slot in the kernel: its status, inbox, local clock, durable store and the token that
-//! cancels its tasks.
+//! A node's slot in the kernel: its status, inbox, local clock, durable store and the cell that
+//! stops its tasks.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -7,7 +7,6 @@ use std::rc::Rc;
 use std::task::Waker;
 
 use serde::{Deserialize, Serialize};
-use tokio_util::sync::CancellationToken;
 
 use crate::durable::Durable;
 use crate::net::Packet;
@@ -94,7 +93,6 @@ pub(crate) struct NodeSlot {
     pub(crate) recv_waker: Option<Waker>,
     pub(crate) recv_waiting: bool,
     pub(crate) cell: Rc<NodeCell>,
-    pub(crate) token: CancellationToken,
     pub(crate) durable: Durable,
     pub(crate) clock: LocalClock,
     /// Messages that arrived while the node was crashed or finished.
@@ -113,7 +111,6 @@ impl NodeSlot {
             recv_waker: None,
             recv_waiting: false,
             cell: Rc::default(),
-            token: CancellationToken::new(),
             durable: Durable::default(),
             clock: LocalClock::default(),
             undeliverable: 0,
@@ -127,7 +124,6 @@ impl NodeSlot {
         self.cell.cancelled.set(true);
         self.cell.paused.set(false);
         self.cell.paused_wakers.borrow_mut().clear();
-        self.token.cancel();
         if !self.inbox.is_empty() && trace::drops_traced() {
             let reason =
                 if status == NodeStatus::Crashed { DropReason::CrashedInbox } else { DropReason::Undeliverable };
@@ -145,7 +141,6 @@ impl NodeSlot {
         self.incarnation += 1;
         self.status = NodeStatus::Running;
         self.cell = Rc::default();
-        self.token = CancellationToken::new();
     }
 
     pub(crate) fn resume(&mut self) {

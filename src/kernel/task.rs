@@ -10,8 +10,6 @@ use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll, Wake, Waker};
 
-use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
-
 use super::{Kernel, Shared};
 use crate::id::NodeId;
 
@@ -83,11 +81,11 @@ impl Wake for TaskWaker {
     }
 }
 
-/// Which node a task belongs to, and the token that cancels it when the node crashes.
+/// Which node a task belongs to, and the cell of the node's incarnation: whether it is
+/// cancelled (crashed or finished) or paused.
 pub(crate) struct Owner {
     pub(crate) node: NodeId,
     pub(crate) cell: Rc<super::NodeCell>,
-    pub(crate) token: CancellationToken,
 }
 
 /// A task of one node, tracked for idleness, stopped while the node is paused and cancelled
@@ -98,7 +96,6 @@ pub(crate) struct Tracked {
     own: Waker,
     kernel: Rc<Kernel>,
     owner: Owner,
-    cancelled: Option<Pin<Box<WaitForCancellationFutureOwned>>>,
 }
 
 impl Tracked {
@@ -114,20 +111,13 @@ impl Tracked {
             has_moved: AtomicBool::new(false),
         });
         let own = Waker::from(waker.clone());
-        let cancelled = Some(Box::pin(owner.token.clone().cancelled_owned()));
-        Tracked { fut: Some(fut), waker, own, kernel, owner, cancelled }
+        Tracked { fut: Some(fut), waker, own, kernel, owner }
     }
 
     /// Polls the node's future unless the node is cancelled or paused; true when it is done.
     fn step(&mut self) -> bool {
         let mut cx = Context::from_waker(&self.own);
-        // Register with the node's cancellation token once; later polls only read its flag.
-        if let Some(c) = self.cancelled.as_mut() {
-            if c.as_mut().poll(&mut cx).is_ready() {
-                return true;
-            }
-            self.cancelled = None;
-        } else if self.owner.cell.cancelled.get() {
+        if self.owner.cell.cancelled.get() {
             return true;
         }
         if self.owner.cell.paused.get() {

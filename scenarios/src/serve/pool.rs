@@ -4,11 +4,11 @@
 //! that a download after a page view does not run again.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use super::registry::{Entry, Outcome, Parsed};
 use crate::cli::{FaultArgs, InputError};
@@ -38,15 +38,6 @@ pub struct Pool {
     size: usize,
     wait: Duration,
     cache: Mutex<VecDeque<(Vec<String>, Arc<Outcome>)>>,
-}
-
-/// Sets its flag when dropped: a request's future is dropped when its client goes away.
-struct CancelOnDrop(Arc<AtomicBool>);
-
-impl Drop for CancelOnDrop {
-    fn drop(&mut self) {
-        self.0.store(true, Ordering::Release);
-    }
 }
 
 impl Pool {
@@ -81,16 +72,17 @@ impl Pool {
             return Ok(hit);
         }
         let permit = self.slot().await?;
-        let cancelled = Arc::new(AtomicBool::new(false));
-        let _guard = CancelOnDrop(cancelled.clone());
+        // A request's future is dropped when its client goes away: that cancels the run.
+        let cancelled = CancellationToken::new();
+        let _guard = cancelled.clone().drop_guard();
         let run = entry.run;
         let every = steps(&parsed);
         let outcome = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let flag = cancelled.clone();
-            let see = Box::new(move |_, _: &dyn Fn() -> faultline::Report| !flag.load(Ordering::Acquire));
+            let see = Box::new(move |_, _: &dyn Fn() -> faultline::Report| !flag.is_cancelled());
             let result = observed(Observer { every, see }, || run(&parsed, &FaultArgs::default(), &limits));
-            (result, cancelled.load(Ordering::Acquire))
+            (result, cancelled.is_cancelled())
         })
         .await
         .map_err(|e| RunError::Failed(format!("the run's thread ended: {e}")))?;
