@@ -26,6 +26,7 @@ const ELSEWHERE: &[(&str, &str)] = &[
     ("jobid=", "sweep_grid.rs runs the scripts the Slurm array calls"),
     ("--bin netbench -- --nodes 10000", "a benchmark (minutes in a debug build): netbench.rs runs the mode small"),
     ("--deliveries 5000000", "a benchmark: netbench.rs runs the workload small"),
+    ("--deliveries 4000000", "a benchmark: netbench.rs runs the workload small"),
 ];
 
 fn elsewhere(line: &Line) -> Option<&'static str> {

@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use super::METRIC_TARGET;
-use super::recorder::handing;
+use super::recorder::{handing, signed};
 use super::report::MetricKind;
 
 /// Every metric name the process has used, and its id (its index in `names`).
@@ -147,8 +147,7 @@ impl Counter {
     /// Adds `n`.
     #[inline]
     pub fn add(&self, n: u64) {
-        let value = i64::try_from(n).unwrap_or(i64::MAX);
-        handing(self.0.id(), MetricKind::Counter, value, || {
+        handing(self.0.id(), MetricKind::Counter, signed(n), || {
             tracing::trace!(target: METRIC_TARGET, metric = self.0.name, count = n);
         });
     }
@@ -168,8 +167,7 @@ impl Histogram {
     /// Records one sample.
     #[inline]
     pub fn record(&self, value: u64) {
-        let sample = i64::try_from(value).unwrap_or(i64::MAX);
-        handing(self.0.id(), MetricKind::Value, sample, || {
+        handing(self.0.id(), MetricKind::Value, signed(value), || {
             tracing::trace!(target: METRIC_TARGET, metric = self.0.name, value);
         });
     }
@@ -180,8 +178,7 @@ impl DurationHistogram {
     #[inline]
     pub fn record(&self, d: Duration) {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let sample = i64::try_from(nanos).unwrap_or(i64::MAX);
-        handing(self.0.id(), MetricKind::Duration, sample, || {
+        handing(self.0.id(), MetricKind::Duration, signed(nanos), || {
             tracing::trace!(target: METRIC_TARGET, metric = self.0.name, nanos);
         });
     }

@@ -9,8 +9,8 @@
 //! once as a typed handle ([`Counter`], [`Gauge`], [`Histogram`], [`DurationHistogram`]): it
 //! resolves its name to a numeric id once and hands the recorder that id and the sample beside
 //! its event, so a sample is recorded with an index: no field visit, no string lookup and no
-//! allocation. The functions below name a metric at run time, for
-//! code where a `static` does not fit; they look the name up on every sample.
+//! allocation. The functions below name a metric at run time, for code where a `static` does
+//! not fit; they look the name up on every sample.
 //!
 //! Memory follows metrics × windows, not nodes: samples from every node go into one series,
 //! and a per-node series exists only for metrics a study labels

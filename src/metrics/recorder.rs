@@ -31,6 +31,11 @@ thread_local! {
     static HANDED: Cell<Option<Typed>> = const { Cell::new(None) };
 }
 
+/// A sample as the store keeps it: an unsigned one saturates at `i64::MAX`.
+pub(crate) fn signed(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
 /// Runs `emit`, which emits the event of a handle's sample (`kind`, `value`) of metric `id`,
 /// with the sample handed to the recorder beside it. Dispatch is synchronous and not
 /// re-entrant, so the event the recorder sees while the sample is handed is this one; it is
@@ -82,7 +87,7 @@ struct Fields {
 
 impl Visit for Fields {
     fn record_u64(&mut self, field: &Field, value: u64) {
-        self.record_i64(field, i64::try_from(value).unwrap_or(i64::MAX));
+        self.record_i64(field, signed(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
