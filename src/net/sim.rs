@@ -5,7 +5,7 @@ use rustc_hash::FxHashMap;
 
 use super::cut::{Cuts, Verdict};
 use super::link::{LinkConfig, LinkModel};
-use super::stats::{LinkStats, NetStats};
+use super::stats::{self, LinkStats, NetStats};
 use super::table::LinkTable;
 use super::{NetFault, Network, Packet, Wire};
 use crate::control::ControlError;
@@ -240,18 +240,11 @@ impl Network for SimNetwork {
     }
 
     fn total_in_flight(&self, in_flight: &mut dyn Iterator<Item = &Packet>) -> (LinkStats, u64) {
-        let mut total = LinkStats::default();
-        for (_, t) in self.traffic.entries() {
-            t.add_to(&mut total);
-        }
-        for s in self.faults.values() {
-            total.add(s);
-        }
+        let mut traffic = self.traffic.total();
         for p in in_flight {
-            total.delivered = total.delivered.saturating_sub(1);
-            total.bytes_delivered = total.bytes_delivered.saturating_sub(p.bytes.len() as u64);
+            traffic.take_back_delivery(p.bytes.len());
         }
-        (total, self.cuts.held() as u64)
+        (stats::sum(traffic, self.faults.values()), self.cuts.held() as u64)
     }
 
     fn take_stats_in_flight(&mut self, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
@@ -265,10 +258,7 @@ impl SimNetwork {
     /// deliveries still queued taken back: each was counted on its link when scheduled.
     fn stats_of(&self, mut traffic: LinkTable, in_flight: &mut dyn Iterator<Item = &Packet>) -> NetStats {
         for p in in_flight {
-            traffic.update(p.from, p.to, |t| {
-                t.delivered = t.delivered.saturating_sub(1);
-                t.bytes_delivered = t.bytes_delivered.saturating_sub(p.bytes.len() as u64);
-            });
+            traffic.update(p.from, p.to, |t| t.take_back_delivery(p.bytes.len()));
         }
         NetStats::from_table(traffic, self.faults.clone(), self.cuts.held() as u64)
     }

@@ -40,16 +40,38 @@ pub(crate) struct Traffic {
 }
 
 impl Traffic {
-    pub(crate) fn add_to(&self, s: &mut LinkStats) {
-        s.sent += self.sent;
-        s.bytes_sent += self.bytes_sent;
-        s.delivered += self.delivered;
-        s.bytes_delivered += self.bytes_delivered;
+    pub(crate) fn add(&mut self, o: &Traffic) {
+        self.sent += o.sent;
+        self.bytes_sent += o.bytes_sent;
+        self.delivered += o.delivered;
+        self.bytes_delivered += o.bytes_delivered;
+    }
+
+    /// Takes back a delivery of `bytes` counted when it was scheduled and still queued.
+    pub(crate) fn take_back_delivery(&mut self, bytes: usize) {
+        self.delivered = self.delivered.saturating_sub(1);
+        self.bytes_delivered = self.bytes_delivered.saturating_sub(bytes as u64);
     }
 }
 
+impl From<Traffic> for LinkStats {
+    fn from(t: Traffic) -> Self {
+        let Traffic { sent, bytes_sent, delivered, bytes_delivered } = t;
+        LinkStats { sent, bytes_sent, delivered, bytes_delivered, ..LinkStats::default() }
+    }
+}
+
+/// The sum of `traffic` (every link's, summed) and of `other` counters.
+pub(crate) fn sum<'a>(traffic: Traffic, other: impl IntoIterator<Item = &'a LinkStats>) -> LinkStats {
+    let mut t = LinkStats::from(traffic);
+    for s in other {
+        t.add(s);
+    }
+    t
+}
+
 impl LinkStats {
-    pub(crate) fn add(&mut self, o: &LinkStats) {
+    fn add(&mut self, o: &LinkStats) {
         self.sent += o.sent;
         self.bytes_sent += o.bytes_sent;
         self.delivered += o.delivered;
@@ -89,20 +111,13 @@ impl NetStats {
 
     /// The sum over every link.
     pub fn total(&self) -> LinkStats {
-        let mut t = LinkStats::default();
-        for (_, s) in self.traffic.entries() {
-            s.add_to(&mut t);
-        }
-        for s in self.other.values() {
-            t.add(s);
-        }
-        t
+        sum(self.traffic.total(), self.other.values())
     }
 
     /// The counters of one link (zero when it carried nothing).
     pub fn link(&self, from: NodeId, to: NodeId) -> LinkStats {
         let mut s = self.other.get(&(from, to)).copied().unwrap_or_default();
-        self.traffic.get(from, to).add_to(&mut s);
+        s.add(&self.traffic.get(from, to).into());
         s
     }
 
@@ -111,7 +126,7 @@ impl NetStats {
     pub fn links(&self) -> BTreeMap<(NodeId, NodeId), LinkStats> {
         let mut links: BTreeMap<_, LinkStats> = self.other.iter().map(|(&k, s)| (k, *s)).collect();
         for (k, t) in self.traffic.entries() {
-            t.add_to(links.entry(k).or_default());
+            links.entry(k).or_default().add(&t.into());
         }
         links
     }

@@ -111,6 +111,15 @@ impl LinkTable {
         }
     }
 
+    /// The sum over every link.
+    pub(crate) fn total(&self) -> Traffic {
+        let mut total = Traffic::default();
+        for (_, t) in self.entries() {
+            total.add(&t);
+        }
+        total
+    }
+
     /// Every link whose counters are not all zero, in no particular order.
     pub(crate) fn entries(&self) -> Box<dyn Iterator<Item = ((NodeId, NodeId), Traffic)> + '_> {
         let zero = Traffic::default();
