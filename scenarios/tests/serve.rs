@@ -469,9 +469,11 @@ fn listening_beyond_loopback_warns() {
 fn a_run_whose_page_went_away_is_stopped_and_frees_its_slot() {
     use std::io::Write;
     let s = Server::start(&["--runs", "1"]);
-    // A run of 40 minutes of virtual time (about a minute of a debug build's wall time)...
+    // A run of 21 million attempts, within the server's request limit: 36 s of a release
+    // build's wall time here, minutes of a debug build's...
+    let long = "duration=2400s&load=constant&base-rps=800&clients=1000&max-retries=10";
     let mut gone = std::net::TcpStream::connect(&s.addr).unwrap();
-    write!(gone, "GET /metastable/result?duration=2400s HTTP/1.0\r\nHost: {}\r\n\r\n", s.addr).unwrap();
+    write!(gone, "GET /metastable/result?{long} HTTP/1.0\r\nHost: {}\r\n\r\n", s.addr).unwrap();
     std::thread::sleep(Duration::from_millis(500));
     // ...whose page goes away: the next run gets the only slot long before it would have ended.
     drop(gone);
