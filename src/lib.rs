@@ -81,7 +81,7 @@ pub use limits::{LimitHit, LimitKind, Limits};
 pub use metrics::{METRIC_TARGET, MetricKind, MetricsReport, Stats};
 pub use net::{
     Latency, LatencyError, LinkConfig, LinkPatch, LinkStats, NetFault, NetStats, Network, Packet, Payload, SimNetwork,
-    Wire,
+    Traffic, Wire,
 };
 pub use node::{FnNode, Message, Node};
 pub use seed::{SimRng, derive_rng};

@@ -42,6 +42,7 @@ pub struct SimBuilder<M: Message> {
     realtime: Option<f64>,
     limits: Limits,
     per_node: BTreeSet<String>,
+    link_traffic: bool,
 }
 
 /// A simulation that cannot be built as configured.
@@ -69,7 +70,9 @@ pub enum BuildError {
         source: ControlError,
     },
     /// Link settings were given with a network of the caller's own, which would ignore them.
-    #[error("link settings (default_link, link) apply to the simulated network, not to one given with .network(...)")]
+    #[error(
+        "link settings (default_link, link, link_traffic) apply to the simulated network, not to one given with .network(...)"
+    )]
     LinksWithCustomNetwork,
     /// The metrics window is zero.
     #[error("the metrics window must be longer than zero")]
@@ -102,6 +105,7 @@ impl<M: Message> SimBuilder<M> {
             realtime: None,
             limits: Limits::default(),
             per_node: BTreeSet::new(),
+            link_traffic: false,
         }
     }
 
@@ -150,6 +154,13 @@ impl<M: Message> SimBuilder<M> {
         self
     }
 
+    /// Counts the simulated network's traffic per directed link however many nodes there are.
+    /// By default, networks of more than 2048 nodes count it per node: see [`NetStats`].
+    pub fn link_traffic(mut self) -> Self {
+        self.link_traffic = true;
+        self
+    }
+
     /// Paces virtual time to wall time times `factor` (a live run a person can watch and steer).
     pub fn realtime(mut self, factor: f64) -> Self {
         self.realtime = Some(factor);
@@ -184,13 +195,16 @@ impl<M: Message> SimBuilder<M> {
         let names: Arc<[String]> = self.nodes.iter().map(|(n, _)| n.clone()).collect();
         let find = |name: &str| names.iter().position(|n| n == name).map(NodeId::from_index);
         let mut network: Box<dyn Network> = match self.network {
-            Some(_) if !self.links.is_empty() || self.default_link != LinkConfig::default() => {
+            Some(_) if !self.links.is_empty() || self.default_link != LinkConfig::default() || self.link_traffic => {
                 return Err(BuildError::LinksWithCustomNetwork);
             }
             Some(n) => n,
             None => {
                 let mut net = SimNetwork::new(self.default_link, derive_rng(self.seed, "network", 0))
                     .map_err(|source| BuildError::Link { what: "default".into(), source })?;
+                if self.link_traffic {
+                    net.link_traffic();
+                }
                 for (from, to, link) in self.links {
                     let (Some(f), Some(t)) = (find(&from), find(&to)) else {
                         let unknown = if find(&from).is_none() { from.clone() } else { to.clone() };
@@ -281,7 +295,7 @@ pub struct Report {
     pub end: SimTime,
     /// Histograms and time series.
     pub metrics: MetricsReport,
-    /// Traffic per link.
+    /// Traffic per link (or per node, in networks of more than 2048 nodes).
     pub net: NetStats,
     /// Commands applied and refused.
     pub control: ControlStats,

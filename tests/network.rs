@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use faultline::{
     Command, Context, ControlError, CutMode, FnNode, Latency, LinkConfig, NetFault, NetStats, Network, NodeId, Packet,
-    Sim, SimTime, Wire,
+    Sim, SimBuilder, SimTime, Wire,
 };
 
 type Log = Rc<RefCell<Vec<(NodeId, NodeId, u64, SimTime, SimTime)>>>;
@@ -16,8 +16,12 @@ type Log = Rc<RefCell<Vec<(NodeId, NodeId, u64, SimTime, SimTime)>>>;
 /// `senders` each send `per_sender` numbered messages, one every `gap`, round-robin to every
 /// other node; every node logs (from, to, number, sent_at, received_at).
 fn chatter(seed: u64, link: LinkConfig, nodes: usize, per_sender: u64, gap: Duration) -> (Sim<u64>, Log) {
+    chatter_on(Sim::<u64>::builder(seed).default_link(link), nodes, per_sender, gap)
+}
+
+/// [`chatter`] on a builder of the caller's.
+fn chatter_on(mut b: SimBuilder<u64>, nodes: usize, per_sender: u64, gap: Duration) -> (Sim<u64>, Log) {
     let log: Log = Rc::default();
-    let mut b = Sim::<u64>::builder(seed).default_link(link);
     for i in 0..nodes {
         let log = log.clone();
         b = b.node(&format!("n{i}"), move || {
@@ -141,7 +145,7 @@ fn a_one_way_cut_stops_one_direction_and_heal_restores_it() {
     assert_eq!(a_to_b(500, 1500), 0, "a -> b is cut");
     assert_eq!(b_to_a(500, 1500), 100, "b -> a still flows");
     assert_eq!(a_to_b(1500, 2000), 50, "healed");
-    assert_eq!(sim.report().net.link(a, b).cut, 100);
+    assert_eq!(sim.report().net.link(a, b).unwrap().cut, 100);
 }
 
 #[test]
@@ -165,6 +169,46 @@ fn a_holding_partition_keeps_messages_and_releases_them_at_heal() {
     assert!(released.iter().all(|e| e.4 == at(701)), "all leave at heal, one hop later");
 }
 
+/// Beyond 2048 nodes traffic is counted per node unless the run asks for links; either way
+/// each node's figures and the total are the same, with losses, copies, a holding partition
+/// released by a heal and a dropping one.
+#[test]
+fn a_large_network_counts_traffic_per_node_unless_asked_for_links() {
+    let nodes = 2100;
+    let at = |ms| SimTime::ZERO + Duration::from_millis(ms);
+    let run = |links: bool| {
+        let link = LinkConfig { loss: 0.1, duplicate: 0.1, ..LinkConfig::constant(Duration::from_millis(1)) };
+        let b = Sim::<u64>::builder(3).default_link(link);
+        let (mut sim, _) = chatter_on(if links { b.link_traffic() } else { b }, nodes, 3, Duration::from_millis(10));
+        let alone = || vec![vec![NodeId::from_index(0)]];
+        let hold = NetFault::Partition { groups: alone(), mode: CutMode::Hold, label: None };
+        sim.schedule(at(5), Command::Net(hold)).unwrap();
+        sim.schedule(at(15), Command::heal()).unwrap();
+        sim.schedule(at(18), Command::partition(alone())).unwrap();
+        sim.run();
+        sim.finish().unwrap().net
+    };
+    let (per_node, per_link) = (run(false), run(true));
+    assert!(!per_node.per_link() && per_link.per_link());
+    assert!(per_node.link(NodeId::from_index(0), NodeId::from_index(1)).is_none() && per_node.links().is_none());
+    // A node's figures are its links' sums.
+    let mut sums = vec![(0, 0); nodes];
+    for ((from, to), s) in per_link.links().unwrap() {
+        sums[from.index()].0 += s.sent;
+        sums[to.index()].1 += s.delivered;
+    }
+    for (i, &(sent, delivered)) in sums.iter().enumerate() {
+        let n = NodeId::from_index(i);
+        assert_eq!(per_node.node(n), per_link.node(n), "node {i}");
+        assert_eq!((per_node.node(n).sent, per_node.node(n).delivered), (sent, delivered), "node {i}");
+    }
+    let total = per_node.total();
+    assert_eq!(total, per_link.total());
+    assert_eq!(total.sent, 3 * nodes as u64);
+    assert!(total.lost > 0 && total.duplicated > 0 && total.cut > 0 && total.held > 0, "{total:?}");
+    assert_eq!(total.delivered, total.sent - total.lost - total.cut + total.duplicated);
+}
+
 #[test]
 fn bad_link_settings_are_refused_at_build() {
     let bad = LinkConfig { loss: 1.5, ..LinkConfig::default() };
@@ -178,13 +222,12 @@ fn bad_link_settings_are_refused_at_build() {
         .unwrap();
     assert_eq!(err.to_string(), "link a -> ghost names an unknown node 'ghost'");
     let seen = Rc::new(RefCell::new(0));
-    let err = Sim::<u64>::builder(1)
-        .network(Slow { seen })
-        .default_link(LinkConfig::constant(Duration::from_millis(5)))
-        .build()
-        .err()
-        .unwrap();
-    assert!(err.to_string().starts_with("link settings (default_link, link) apply to the simulated network"), "{err}");
+    let custom = || Sim::<u64>::builder(1).network(Slow { seen: seen.clone() });
+    for b in [custom().default_link(LinkConfig::constant(Duration::from_millis(5))), custom().link_traffic()] {
+        let err = b.build().err().unwrap();
+        let want = "link settings (default_link, link, link_traffic) apply to the simulated network";
+        assert!(err.to_string().starts_with(want), "{err}");
+    }
 }
 
 /// A network that delivers every message after exactly `hops` × 3 ms, and refuses faults.

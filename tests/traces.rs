@@ -516,7 +516,7 @@ fn every_drop_is_traced_with_its_reason_and_agrees_with_the_counters() {
     sim.run();
     let report = sim.finish().unwrap();
     let drops = drops_by_reason(&buf);
-    let link = |f, t| report.net.link(f, t);
+    let link = |f, t| report.net.link(f, t).unwrap();
     let lost = report.net.total().lost;
     // The partition cuts a from b, and from c too (c, unnamed, is a third group).
     let cut = report.net.total().cut;

@@ -15,7 +15,7 @@ pub use latency::{Latency, LatencyError};
 pub use link::{LinkConfig, LinkPatch};
 pub use payload::Payload;
 pub use sim::SimNetwork;
-pub use stats::{LinkStats, NetStats};
+pub use stats::{LinkStats, NetStats, Traffic};
 
 use crate::control::{ControlError, CutMode};
 use crate::id::NodeId;

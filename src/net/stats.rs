@@ -1,11 +1,11 @@
-//! Traffic counters per directed link, as the network saw them.
+//! Traffic counters per directed link (or per node, in large networks), as the network saw them.
 
 use std::collections::BTreeMap;
 
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
-use super::table::LinkTable;
+use super::table::TrafficTable;
 use crate::id::NodeId;
 
 /// What happened to the messages of one directed link.
@@ -30,13 +30,18 @@ pub struct LinkStats {
     pub held: u64,
 }
 
-/// The counters every message touches, kept apart so that a link costs 32 bytes.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Traffic {
-    pub(crate) sent: u64,
-    pub(crate) bytes_sent: u64,
-    pub(crate) delivered: u64,
-    pub(crate) bytes_delivered: u64,
+/// The counters every message touches, kept apart from the fault counters so that a link costs
+/// 32 bytes. Of a link, or of a node: what it sent, and what was delivered to it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Traffic {
+    /// Messages handed to the network (by the link's or the node's sender).
+    pub sent: u64,
+    /// Bytes handed to the network.
+    pub bytes_sent: u64,
+    /// Messages that reached the receiver's host (duplicates included).
+    pub delivered: u64,
+    /// Bytes that reached the receiver's host.
+    pub bytes_delivered: u64,
 }
 
 impl Traffic {
@@ -83,15 +88,19 @@ impl LinkStats {
     }
 }
 
-/// The network's counters: per directed link, and in total.
+/// The network's counters: per directed link (or per node), and in total.
 ///
-/// The simulated network hands over its own table of per-link counters (moved at the end of a
-/// run, copied before), so that a report of 10,000 nodes gossiping to random peers does not
-/// build a second map of millions of links; [`NetStats::links`] builds one when asked.
+/// The simulated network hands over its own table of traffic counters (moved at the end of a
+/// run, copied before), so that a report does not build a second map of every link;
+/// [`NetStats::links`] builds one when asked.
+///
+/// Above 2048 nodes the simulated network counts traffic per node unless the run asked for
+/// links ([`crate::SimBuilder::link_traffic`]): then [`NetStats::link`] and [`NetStats::links`]
+/// say `None`, and [`NetStats::node`] and [`NetStats::total`] are exact either way.
 #[derive(Clone, Debug, Default)]
 pub struct NetStats {
-    /// The counters every message touches, per link.
-    traffic: LinkTable,
+    /// The counters every message touches, per link or per node.
+    traffic: TrafficTable,
     /// Everything else: the fault counters, and links a custom network reports.
     other: FxHashMap<(NodeId, NodeId), LinkStats>,
     /// Messages held by partitions right now.
@@ -100,7 +109,11 @@ pub struct NetStats {
 
 impl NetStats {
     /// Counters with the traffic table of the simulated network.
-    pub(crate) fn from_table(traffic: LinkTable, other: FxHashMap<(NodeId, NodeId), LinkStats>, held_now: u64) -> Self {
+    pub(crate) fn from_table(
+        traffic: TrafficTable,
+        other: FxHashMap<(NodeId, NodeId), LinkStats>,
+        held_now: u64,
+    ) -> Self {
         NetStats { traffic, other, held_now }
     }
 
@@ -114,20 +127,44 @@ impl NetStats {
         sum(self.traffic.total(), self.other.values())
     }
 
-    /// The counters of one link (zero when it carried nothing).
-    pub fn link(&self, from: NodeId, to: NodeId) -> LinkStats {
-        let mut s = self.other.get(&(from, to)).copied().unwrap_or_default();
-        s.add(&self.traffic.get(from, to).into());
-        s
+    /// True when traffic was counted per link (always up to 2048 nodes).
+    pub fn per_link(&self) -> bool {
+        self.traffic.per_link()
     }
 
-    /// Every link that carried at least one message, in `(from, to)` order. Builds the map:
-    /// at scale, prefer [`NetStats::link`] and [`NetStats::total`].
-    pub fn links(&self) -> BTreeMap<(NodeId, NodeId), LinkStats> {
+    /// The counters of one link (zero when it carried nothing); `None` when traffic was counted
+    /// per node.
+    pub fn link(&self, from: NodeId, to: NodeId) -> Option<LinkStats> {
+        let mut s = self.other.get(&(from, to)).copied().unwrap_or_default();
+        s.add(&self.traffic.get(from, to)?.into());
+        Some(s)
+    }
+
+    /// What `node` sent (`sent`, `bytes_sent`) and what was delivered to it (`delivered`,
+    /// `bytes_delivered`), whether traffic was counted per link or per node.
+    pub fn node(&self, node: NodeId) -> Traffic {
+        let mut t = self.traffic.node(node);
+        for (&(from, to), s) in &self.other {
+            if from == node {
+                t.sent += s.sent;
+                t.bytes_sent += s.bytes_sent;
+            }
+            if to == node {
+                t.delivered += s.delivered;
+                t.bytes_delivered += s.bytes_delivered;
+            }
+        }
+        t
+    }
+
+    /// Every link that carried at least one message, in `(from, to)` order; `None` when traffic
+    /// was counted per node. Builds the map: at scale, prefer [`NetStats::link`] and
+    /// [`NetStats::total`].
+    pub fn links(&self) -> Option<BTreeMap<(NodeId, NodeId), LinkStats>> {
         let mut links: BTreeMap<_, LinkStats> = self.other.iter().map(|(&k, s)| (k, *s)).collect();
-        for (k, t) in self.traffic.entries() {
+        for (k, t) in self.traffic.links()? {
             links.entry(k).or_default().add(&t.into());
         }
-        links
+        Some(links)
     }
 }

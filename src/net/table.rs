@@ -1,13 +1,14 @@
-//! The traffic counters of every directed link: dense rows (no hashing, one cache line away) up
-//! to a few thousand nodes, a hash map beyond, where n² rows would not fit in memory.
+//! The traffic counters every message touches: per directed link (dense rows, no hashing, up
+//! to a few thousand nodes; a hash map beyond, when asked), or per node.
 
 use rustc_hash::FxHashMap;
 
 use super::stats::Traffic;
 use crate::id::NodeId;
 
-/// Above this many nodes, links are kept in a hash map.
-const DENSE_MAX: usize = 2048;
+/// Above this many nodes, links are kept in a hash map, and only when a run asks for them:
+/// otherwise traffic is counted per node.
+pub(crate) const DENSE_MAX: usize = 2048;
 
 /// A link's counters in the hash map: message counts in 32 bits, so that an entry with its key
 /// is 32 bytes, not 40 (10,000 nodes gossiping to random peers touch millions of links). A link
@@ -40,49 +41,114 @@ impl Narrow {
     }
 }
 
+/// The traffic counters of a network.
+///
+/// Per link, 10,000 nodes gossiping to random peers for a minute touch 5.8 million links: 190 MB
+/// of counters and a cache miss on every send, a quarter of such a run's time. Nothing in a
+/// report of that size reads one link, so beyond [`DENSE_MAX`] nodes a run counts per node
+/// unless it asks for links.
 #[derive(Clone, Debug)]
-pub(crate) enum LinkTable {
+pub(crate) enum TrafficTable {
     /// One row per sender, allocated on its first message.
     Dense(Vec<Vec<Traffic>>),
     /// Links by `from << 32 | to`: most in `narrow`, the few with more than `u32::MAX`
     /// messages in `wide`.
     Sparse { narrow: FxHashMap<u64, Narrow>, wide: FxHashMap<u64, Traffic> },
+    /// Per node: what it sent (`sent`, `bytes_sent`) and what was delivered to it
+    /// (`delivered`, `bytes_delivered`).
+    Nodes(Vec<Traffic>),
 }
 
-impl Default for LinkTable {
+impl Default for TrafficTable {
     /// A table of no links.
     fn default() -> Self {
-        LinkTable::Dense(Vec::new())
+        TrafficTable::Dense(Vec::new())
     }
 }
 
-impl LinkTable {
-    pub(crate) fn new(nodes: usize) -> Self {
+impl TrafficTable {
+    /// A table for `nodes` nodes: per link up to [`DENSE_MAX`] nodes or when `links` asks for
+    /// them, per node otherwise.
+    pub(crate) fn new(nodes: usize, links: bool) -> Self {
         if nodes <= DENSE_MAX {
-            LinkTable::Dense(vec![Vec::new(); nodes])
+            TrafficTable::Dense(vec![Vec::new(); nodes])
+        } else if links {
+            TrafficTable::Sparse { narrow: FxHashMap::default(), wide: FxHashMap::default() }
         } else {
-            LinkTable::Sparse { narrow: FxHashMap::default(), wide: FxHashMap::default() }
+            TrafficTable::Nodes(vec![Traffic::default(); nodes])
         }
     }
 
-    /// The counters of the link `from -> to`.
-    pub(crate) fn get(&self, from: NodeId, to: NodeId) -> Traffic {
-        match self {
-            LinkTable::Dense(rows) => {
-                rows.get(from.index()).and_then(|r| r.get(to.index())).copied().unwrap_or_default()
-            }
-            LinkTable::Sparse { narrow, wide } => {
-                let key = (u64::from(from.0) << 32) | u64::from(to.0);
-                wide.get(&key).copied().or_else(|| narrow.get(&key).map(|n| n.widen())).unwrap_or_default()
-            }
-        }
+    /// True when the table counts per link.
+    pub(crate) fn per_link(&self) -> bool {
+        !matches!(self, TrafficTable::Nodes(_))
     }
 
-    /// Changes the counters of the link `from -> to` with `f`.
+    /// Counts a message of `len` bytes sent on `from -> to`, and the `copies` deliveries
+    /// scheduled for it.
     #[inline]
-    pub(crate) fn update(&mut self, from: NodeId, to: NodeId, f: impl FnOnce(&mut Traffic)) {
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, len: u64, copies: u64) {
+        self.count(
+            from,
+            to,
+            |t| {
+                t.sent += 1;
+                t.bytes_sent += len;
+            },
+            |t| {
+                t.delivered += copies;
+                t.bytes_delivered += copies * len;
+            },
+        );
+    }
+
+    /// Counts `copies` deliveries of a message of `len` bytes, scheduled after it was sent
+    /// (released by a healed partition).
+    pub(crate) fn deliver(&mut self, from: NodeId, to: NodeId, len: u64, copies: u64) {
+        self.count(
+            from,
+            to,
+            |_| {},
+            |t| {
+                t.delivered += copies;
+                t.bytes_delivered += copies * len;
+            },
+        );
+    }
+
+    /// Takes back a delivery of `len` bytes counted when it was scheduled (stopped in flight,
+    /// or still queued).
+    pub(crate) fn take_back(&mut self, from: NodeId, to: NodeId, len: usize) {
+        self.count(from, to, |_| {}, |t| t.take_back_delivery(len));
+    }
+
+    /// Applies `sender` (the sending side's counters) and `receiver` (the delivering side's) to
+    /// the link's counters, or to the sender's and the receiver's in a table per node.
+    #[inline]
+    fn count(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        sender: impl FnOnce(&mut Traffic),
+        receiver: impl FnOnce(&mut Traffic),
+    ) {
         match self {
-            LinkTable::Dense(rows) => {
+            TrafficTable::Nodes(nodes) => {
+                sender(&mut nodes[from.index()]);
+                receiver(&mut nodes[to.index()]);
+            }
+            _ => self.link(from, to, |t| {
+                sender(t);
+                receiver(t);
+            }),
+        }
+    }
+
+    /// Changes the counters of the link `from -> to` with `f` (a table per link).
+    #[inline]
+    fn link(&mut self, from: NodeId, to: NodeId, f: impl FnOnce(&mut Traffic)) {
+        match self {
+            TrafficTable::Dense(rows) => {
                 let n = rows.len();
                 let row = &mut rows[from.index()];
                 if row.is_empty() {
@@ -90,7 +156,7 @@ impl LinkTable {
                 }
                 f(&mut row[to.index()]);
             }
-            LinkTable::Sparse { narrow, wide } => {
+            TrafficTable::Sparse { narrow, wide } => {
                 let key = (u64::from(from.0) << 32) | u64::from(to.0);
                 if !wide.is_empty()
                     && let Some(t) = wide.get_mut(&key)
@@ -108,38 +174,77 @@ impl LinkTable {
                     }
                 }
             }
+            TrafficTable::Nodes(_) => unreachable!("a table per node has no links"),
         }
     }
 
-    /// The sum over every link.
+    /// The counters of the link `from -> to`; `None` in a table per node.
+    pub(crate) fn get(&self, from: NodeId, to: NodeId) -> Option<Traffic> {
+        match self {
+            TrafficTable::Dense(rows) => {
+                Some(rows.get(from.index()).and_then(|r| r.get(to.index())).copied().unwrap_or_default())
+            }
+            TrafficTable::Sparse { narrow, wide } => {
+                let key = (u64::from(from.0) << 32) | u64::from(to.0);
+                Some(wide.get(&key).copied().or_else(|| narrow.get(&key).map(|n| n.widen())).unwrap_or_default())
+            }
+            TrafficTable::Nodes(_) => None,
+        }
+    }
+
+    /// What `node` sent (`sent`, `bytes_sent`) and what was delivered to it (`delivered`,
+    /// `bytes_delivered`).
+    pub(crate) fn node(&self, node: NodeId) -> Traffic {
+        if let TrafficTable::Nodes(nodes) = self {
+            return nodes.get(node.index()).copied().unwrap_or_default();
+        }
+        let mut t = Traffic::default();
+        for ((from, to), link) in self.links().into_iter().flatten() {
+            if from == node {
+                t.sent += link.sent;
+                t.bytes_sent += link.bytes_sent;
+            }
+            if to == node {
+                t.delivered += link.delivered;
+                t.bytes_delivered += link.bytes_delivered;
+            }
+        }
+        t
+    }
+
+    /// The sum over every link (or node).
     pub(crate) fn total(&self) -> Traffic {
         let mut total = Traffic::default();
-        for (_, t) in self.entries() {
-            total.add(&t);
+        match self {
+            TrafficTable::Nodes(nodes) => nodes.iter().for_each(|t| total.add(t)),
+            _ => self.links().into_iter().flatten().for_each(|(_, t)| total.add(&t)),
         }
         total
     }
 
-    /// Every link whose counters are not all zero, in no particular order.
-    pub(crate) fn entries(&self) -> Box<dyn Iterator<Item = ((NodeId, NodeId), Traffic)> + '_> {
+    /// Every link whose counters are not all zero, in no particular order; `None` in a table
+    /// per node.
+    #[allow(clippy::type_complexity)]
+    pub(crate) fn links(&self) -> Option<Box<dyn Iterator<Item = ((NodeId, NodeId), Traffic)> + '_>> {
         let zero = Traffic::default();
         let link = |k: u64| (NodeId((k >> 32) as u32), NodeId(k as u32));
         match self {
-            LinkTable::Dense(rows) => Box::new(
+            TrafficTable::Dense(rows) => Some(Box::new(
                 rows.iter()
                     .enumerate()
                     .flat_map(|(f, row)| {
                         row.iter().enumerate().map(move |(t, v)| ((NodeId::from_index(f), NodeId::from_index(t)), *v))
                     })
                     .filter(move |(_, v)| *v != zero),
-            ),
-            LinkTable::Sparse { narrow, wide } => Box::new(
+            )),
+            TrafficTable::Sparse { narrow, wide } => Some(Box::new(
                 narrow
                     .iter()
                     .map(move |(&k, v)| (link(k), v.widen()))
                     .chain(wide.iter().map(move |(&k, v)| (link(k), *v)))
                     .filter(move |(_, v)| *v != zero),
-            ),
+            )),
+            TrafficTable::Nodes(_) => None,
         }
     }
 }
@@ -148,8 +253,8 @@ impl LinkTable {
 mod tests {
     use super::*;
 
-    fn add(t: &mut LinkTable, from: u32, to: u32, sent: u64) {
-        t.update(NodeId(from), NodeId(to), |c| {
+    fn add(t: &mut TrafficTable, from: u32, to: u32, sent: u64) {
+        t.link(NodeId(from), NodeId(to), |c| {
             c.sent += sent;
             c.bytes_sent += 10 * sent;
         });
@@ -158,26 +263,57 @@ mod tests {
     #[test]
     fn dense_and_sparse_agree() {
         for nodes in [3, DENSE_MAX + 1] {
-            let mut t = LinkTable::new(nodes);
+            let mut t = TrafficTable::new(nodes, true);
             add(&mut t, 0, 2, 5);
             add(&mut t, 2, 0, 1);
             add(&mut t, 0, 2, 1);
-            let mut e: Vec<_> = t.entries().map(|(k, v)| (k, v.sent, v.bytes_sent)).collect();
+            let mut e: Vec<_> = t.links().unwrap().map(|(k, v)| (k, v.sent, v.bytes_sent)).collect();
             e.sort();
             assert_eq!(e, vec![((NodeId(0), NodeId(2)), 6, 60), ((NodeId(2), NodeId(0)), 1, 10)]);
         }
     }
 
+    /// The same messages counted per link and per node: every node's figures and the total agree.
+    #[test]
+    fn a_table_per_node_sums_what_the_links_count() {
+        let nodes = DENSE_MAX + 1;
+        let (mut links, mut per_node) = (TrafficTable::new(nodes, true), TrafficTable::new(nodes, false));
+        assert!(links.per_link() && !per_node.per_link());
+        for t in [&mut links, &mut per_node] {
+            t.send(NodeId(0), NodeId(2), 7, 1);
+            t.send(NodeId(2), NodeId(0), 3, 2); // duplicated
+            t.send(NodeId(1), NodeId(2), 5, 0); // lost
+            t.deliver(NodeId(1), NodeId(2), 5, 1); // released by a heal
+            t.take_back(NodeId(0), NodeId(2), 7); // still in flight
+        }
+        for n in 0..3 {
+            assert_eq!(links.node(NodeId(n)), per_node.node(NodeId(n)), "node {n}");
+        }
+        let t = |sent, bytes_sent, delivered, bytes_delivered| Traffic { sent, bytes_sent, delivered, bytes_delivered };
+        assert_eq!(per_node.node(NodeId(2)), t(1, 3, 1, 5));
+        assert_eq!(per_node.node(NodeId(0)), t(1, 7, 2, 6));
+        assert_eq!(links.total(), per_node.total());
+        assert_eq!(per_node.total(), t(3, 15, 3, 11));
+        assert!(per_node.get(NodeId(0), NodeId(2)).is_none() && per_node.links().is_none());
+        assert_eq!(links.get(NodeId(2), NodeId(0)), Some(t(1, 3, 2, 6)));
+    }
+
+    #[test]
+    fn small_networks_count_links_whether_asked_or_not() {
+        assert!(TrafficTable::new(DENSE_MAX, false).per_link());
+        assert!(!TrafficTable::new(DENSE_MAX + 1, false).per_link());
+    }
+
     #[test]
     fn a_sparse_link_past_u32_counts_moves_to_the_wide_map_and_keeps_counting() {
-        let mut t = LinkTable::new(DENSE_MAX + 1);
+        let mut t = TrafficTable::new(DENSE_MAX + 1, true);
         add(&mut t, 1, 2, u64::from(u32::MAX));
         add(&mut t, 1, 2, 2);
         add(&mut t, 1, 2, 3);
         add(&mut t, 2, 1, 1);
-        let LinkTable::Sparse { narrow, wide } = &t else { panic!("sparse") };
+        let TrafficTable::Sparse { narrow, wide } = &t else { panic!("sparse") };
         assert_eq!((narrow.len(), wide.len()), (1, 1));
-        let mut e: Vec<_> = t.entries().map(|(k, v)| (k, v.sent)).collect();
+        let mut e: Vec<_> = t.links().unwrap().map(|(k, v)| (k, v.sent)).collect();
         e.sort();
         assert_eq!(e, vec![((NodeId(1), NodeId(2)), u64::from(u32::MAX) + 5), ((NodeId(2), NodeId(1)), 1)]);
     }

@@ -6,8 +6,9 @@
 //!   every T of virtual time, for V of virtual time (the shape of the crdt study's gossip).
 //!
 //! Links have a uniform 1-10 ms latency. Every message takes the full path: bincode, network
-//! fault checks, per-link counters, the event queue, the receiver's inbox and task; with
-//! `--metrics`, every delivery also records one histogram sample and one counter.
+//! fault checks, traffic counters (per link up to 2048 nodes, per node beyond unless
+//! `--link-traffic`), the event queue, the receiver's inbox and task; with `--metrics`, every
+//! delivery also records one histogram sample and one counter.
 
 use std::cell::Cell;
 use std::process::ExitCode;
@@ -54,6 +55,9 @@ struct Args {
     /// Also record one histogram sample (the message's latency) and one counter per delivery.
     #[arg(long)]
     metrics: bool,
+    /// Count traffic per link however many nodes there are (by default per node above 2048).
+    #[arg(long)]
+    link_traffic: bool,
     /// Master seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -123,6 +127,8 @@ struct Results {
     in_flight: u64,
     deliveries: u64,
     metrics: bool,
+    /// `link` or `node`: how the network counted traffic.
+    traffic: &'static str,
     wall_s: f64,
     deliveries_per_s: f64,
     virtual_s: f64,
@@ -257,6 +263,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
         min: Duration::from_millis(1),
         max: Duration::from_millis(10),
     }));
+    let builder = if args.link_traffic { builder.link_traffic() } else { builder };
     let builder = match workload {
         Workload::Steady { in_flight, deliveries } => steady(builder, args, &count, in_flight, deliveries),
         Workload::Periodic { every, .. } => periodic(builder, args, &count, every),
@@ -285,6 +292,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
         in_flight,
         deliveries,
         metrics: args.metrics,
+        traffic: if report.net.per_link() { "link" } else { "node" },
         wall_s,
         deliveries_per_s: deliveries as f64 / wall_s,
         virtual_s,
