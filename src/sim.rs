@@ -155,7 +155,7 @@ impl<M: Message> SimBuilder<M> {
     }
 
     /// Counts the simulated network's traffic per directed link however many nodes there are.
-    /// By default, networks of more than 2048 nodes count it per node: see [`NetStats`].
+    /// By default, networks of more than 256 nodes count it per node: see [`NetStats`].
     pub fn link_traffic(mut self) -> Self {
         self.link_traffic = true;
         self
@@ -295,7 +295,7 @@ pub struct Report {
     pub end: SimTime,
     /// Histograms and time series.
     pub metrics: MetricsReport,
-    /// Traffic per link (or per node, in networks of more than 2048 nodes).
+    /// Traffic per link (or per node, in networks of more than 256 nodes).
     pub net: NetStats,
     /// Commands applied and refused.
     pub control: ControlStats,

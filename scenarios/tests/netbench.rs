@@ -72,10 +72,10 @@ fn the_periodic_workload_sends_on_every_period_and_metrics_change_nothing() {
 }
 
 #[test]
-fn traffic_is_counted_per_node_above_2048_nodes_unless_links_are_asked_for() {
+fn traffic_is_counted_per_node_above_256_nodes_unless_links_are_asked_for() {
     let run = |args: &str| report(&format!("--every 100ms --duration 200ms --json {args}"));
-    assert_eq!(run("--nodes 2048")["traffic"], "link");
-    let (per_node, per_link) = (run("--nodes 2049"), run("--nodes 2049 --link-traffic"));
+    assert_eq!(run("--nodes 256")["traffic"], "link");
+    let (per_node, per_link) = (run("--nodes 257"), run("--nodes 257 --link-traffic"));
     assert_eq!((&per_node["traffic"], &per_link["traffic"]), (&"node".into(), &"link".into()));
     for key in ["deliveries", "in_flight", "events", "bytes_delivered"] {
         assert_eq!(per_node[key], per_link[key], "{key}");

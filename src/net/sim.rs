@@ -61,8 +61,8 @@ impl SimNetwork {
     }
 
     /// Counts traffic per directed link however many nodes there are. Without it, networks of
-    /// more than 2048 nodes count per node: a link's counters at that size cost a cache miss
-    /// on every send and tens of bytes for each of millions of links.
+    /// more than 256 nodes count per node: a link's counters at that size cost a cache miss on
+    /// every send, and at 10,000 nodes tens of bytes for each of millions of links.
     pub fn link_traffic(&mut self) {
         self.link_traffic = true;
     }

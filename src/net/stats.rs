@@ -94,7 +94,7 @@ impl LinkStats {
 /// run, copied before), so that a report does not build a second map of every link;
 /// [`NetStats::links`] builds one when asked.
 ///
-/// Above 2048 nodes the simulated network counts traffic per node unless the run asked for
+/// Above 256 nodes the simulated network counts traffic per node unless the run asked for
 /// links ([`crate::SimBuilder::link_traffic`]): then [`NetStats::link`] and [`NetStats::links`]
 /// say `None`, and [`NetStats::node`] and [`NetStats::total`] are exact either way.
 #[derive(Clone, Debug, Default)]
@@ -127,7 +127,7 @@ impl NetStats {
         sum(self.traffic.total(), self.other.values())
     }
 
-    /// True when traffic was counted per link (always up to 2048 nodes).
+    /// True when traffic was counted per link (always up to 256 nodes).
     pub fn per_link(&self) -> bool {
         self.traffic.per_link()
     }

@@ -1,14 +1,17 @@
-//! The traffic counters every message touches: per directed link (dense rows, no hashing, up
-//! to a few thousand nodes; a hash map beyond, when asked), or per node.
+//! The traffic counters every message touches: per directed link up to a few hundred nodes (or
+//! when a run asks), per node beyond.
 
 use rustc_hash::FxHashMap;
 
 use super::stats::Traffic;
 use crate::id::NodeId;
 
-/// Above this many nodes, links are kept in a hash map, and only when a run asks for them:
-/// otherwise traffic is counted per node.
-pub(crate) const DENSE_MAX: usize = 2048;
+/// Up to this many nodes, traffic is counted per link whether a run asks or not: a dense table of
+/// n² links is then at most 2 MiB, and stays in cache.
+pub(crate) const LINKS_MAX: usize = 256;
+
+/// Up to this many nodes, links (when counted) are dense rows, without hashing; beyond, a hash map.
+const DENSE_MAX: usize = 2048;
 
 /// A link's counters in the hash map: message counts in 32 bits, so that an entry with its key
 /// is 32 bytes, not 40 (10,000 nodes gossiping to random peers touch millions of links). A link
@@ -43,10 +46,11 @@ impl Narrow {
 
 /// The traffic counters of a network.
 ///
-/// Per link, 10,000 nodes gossiping to random peers for a minute touch 5.8 million links: 190 MB
-/// of counters and a cache miss on every send, a quarter of such a run's time. Nothing in a
-/// report of that size reads one link, so beyond [`DENSE_MAX`] nodes a run counts per node
-/// unless it asks for links.
+/// Per link, a message to a random peer among 1,000 nodes touches one of a million links (32 MB
+/// of counters) and misses the cache: that halved the core's deliveries per second. 10,000 nodes
+/// gossiping for a minute touch 5.8 million links in a hash map (395 MiB, a quarter of the run's
+/// time). Nothing in a report of that size reads one link, so beyond [`LINKS_MAX`] nodes a run
+/// counts per node unless it asks for links.
 #[derive(Clone, Debug)]
 pub(crate) enum TrafficTable {
     /// One row per sender, allocated on its first message.
@@ -67,15 +71,15 @@ impl Default for TrafficTable {
 }
 
 impl TrafficTable {
-    /// A table for `nodes` nodes: per link up to [`DENSE_MAX`] nodes or when `links` asks for
+    /// A table for `nodes` nodes: per link up to [`LINKS_MAX`] nodes or when `links` asks for
     /// them, per node otherwise.
     pub(crate) fn new(nodes: usize, links: bool) -> Self {
-        if nodes <= DENSE_MAX {
-            TrafficTable::Dense(vec![Vec::new(); nodes])
-        } else if links {
-            TrafficTable::Sparse { narrow: FxHashMap::default(), wide: FxHashMap::default() }
-        } else {
+        if !links && nodes > LINKS_MAX {
             TrafficTable::Nodes(vec![Traffic::default(); nodes])
+        } else if nodes <= DENSE_MAX {
+            TrafficTable::Dense(vec![Vec::new(); nodes])
+        } else {
+            TrafficTable::Sparse { narrow: FxHashMap::default(), wide: FxHashMap::default() }
         }
     }
 
@@ -300,8 +304,9 @@ mod tests {
 
     #[test]
     fn small_networks_count_links_whether_asked_or_not() {
-        assert!(TrafficTable::new(DENSE_MAX, false).per_link());
-        assert!(!TrafficTable::new(DENSE_MAX + 1, false).per_link());
+        assert!(TrafficTable::new(LINKS_MAX, false).per_link());
+        assert!(!TrafficTable::new(LINKS_MAX + 1, false).per_link());
+        assert!(matches!(TrafficTable::new(LINKS_MAX + 1, true), TrafficTable::Dense(_)));
     }
 
     #[test]

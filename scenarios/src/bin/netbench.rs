@@ -6,7 +6,7 @@
 //!   every T of virtual time, for V of virtual time (the shape of the crdt study's gossip).
 //!
 //! Links have a uniform 1-10 ms latency. Every message takes the full path: bincode, network
-//! fault checks, traffic counters (per link up to 2048 nodes, per node beyond unless
+//! fault checks, traffic counters (per link up to 256 nodes, per node beyond unless
 //! `--link-traffic`), the event queue, the receiver's inbox and task; with `--metrics`, every
 //! delivery also records one histogram sample and one counter.
 
@@ -55,7 +55,7 @@ struct Args {
     /// Also record one histogram sample (the message's latency) and one counter per delivery.
     #[arg(long)]
     metrics: bool,
-    /// Count traffic per link however many nodes there are (by default per node above 2048).
+    /// Count traffic per link however many nodes there are (by default per node above 256).
     #[arg(long)]
     link_traffic: bool,
     /// Master seed.
