@@ -311,7 +311,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
         println!("{}", serde_json::to_string(&results)?);
     } else {
         println!(
-            "{} {} deliveries in {:.3} s wall: {:.2} M deliveries/s; {:.1} s virtual ({:.0}x wall); peak RSS {} MiB; {:.0} queue bytes per event queued",
+            "{} {} deliveries in {:.3} s wall: {:.2} M deliveries/s; {:.1} s virtual ({:.0}x wall); peak RSS {} MiB; {:.0} queue bytes per event queued; traffic counted per {}",
             results.deliveries,
             results.workload,
             wall_s,
@@ -320,6 +320,7 @@ fn run(args: &Args, workload: Workload) -> Result<()> {
             results.speedup,
             results.peak_rss_bytes.map_or("?".into(), |p| (p / (1 << 20)).to_string()),
             results.queue_bytes_per_in_flight,
+            results.traffic,
         );
     }
     Ok(())
