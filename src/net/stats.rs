@@ -52,6 +52,19 @@ impl Traffic {
         self.bytes_delivered += o.bytes_delivered;
     }
 
+    /// Adds to `node`'s figures what the link `from -> to` carried: its sends when the node is
+    /// the sender, its deliveries when it is the receiver.
+    pub(crate) fn add_link(&mut self, node: NodeId, (from, to): (NodeId, NodeId), link: &Traffic) {
+        if from == node {
+            self.sent += link.sent;
+            self.bytes_sent += link.bytes_sent;
+        }
+        if to == node {
+            self.delivered += link.delivered;
+            self.bytes_delivered += link.bytes_delivered;
+        }
+    }
+
     /// Takes back a delivery of `bytes` counted when it was scheduled and still queued.
     pub(crate) fn take_back_delivery(&mut self, bytes: usize) {
         self.delivered = self.delivered.saturating_sub(1);
@@ -76,6 +89,12 @@ pub(crate) fn sum<'a>(traffic: Traffic, other: impl IntoIterator<Item = &'a Link
 }
 
 impl LinkStats {
+    /// The counters every message touches.
+    fn traffic(&self) -> Traffic {
+        let LinkStats { sent, bytes_sent, delivered, bytes_delivered, .. } = *self;
+        Traffic { sent, bytes_sent, delivered, bytes_delivered }
+    }
+
     fn add(&mut self, o: &LinkStats) {
         self.sent += o.sent;
         self.bytes_sent += o.bytes_sent;
@@ -144,15 +163,8 @@ impl NetStats {
     /// `bytes_delivered`), whether traffic was counted per link or per node.
     pub fn node(&self, node: NodeId) -> Traffic {
         let mut t = self.traffic.node(node);
-        for (&(from, to), s) in &self.other {
-            if from == node {
-                t.sent += s.sent;
-                t.bytes_sent += s.bytes_sent;
-            }
-            if to == node {
-                t.delivered += s.delivered;
-                t.bytes_delivered += s.bytes_delivered;
-            }
+        for (&link, s) in &self.other {
+            t.add_link(node, link, &s.traffic());
         }
         t
     }

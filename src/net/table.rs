@@ -203,15 +203,8 @@ impl TrafficTable {
             return nodes.get(node.index()).copied().unwrap_or_default();
         }
         let mut t = Traffic::default();
-        for ((from, to), link) in self.links().into_iter().flatten() {
-            if from == node {
-                t.sent += link.sent;
-                t.bytes_sent += link.bytes_sent;
-            }
-            if to == node {
-                t.delivered += link.delivered;
-                t.bytes_delivered += link.bytes_delivered;
-            }
+        for (link, traffic) in self.links().into_iter().flatten() {
+            t.add_link(node, link, &traffic);
         }
         t
     }
