@@ -141,44 +141,36 @@ impl TrafficTable {
                 sender(&mut nodes[from.index()]);
                 receiver(&mut nodes[to.index()]);
             }
-            _ => self.link(from, to, |t| {
-                sender(t);
-                receiver(t);
-            }),
-        }
-    }
-
-    /// Changes the counters of the link `from -> to` with `f` (a table per link).
-    #[inline]
-    fn link(&mut self, from: NodeId, to: NodeId, f: impl FnOnce(&mut Traffic)) {
-        match self {
             TrafficTable::Dense(rows) => {
                 let n = rows.len();
                 let row = &mut rows[from.index()];
                 if row.is_empty() {
                     row.resize(n, Traffic::default());
                 }
-                f(&mut row[to.index()]);
+                let link = &mut row[to.index()];
+                sender(link);
+                receiver(link);
             }
             TrafficTable::Sparse { narrow, wide } => {
                 let key = (u64::from(from.0) << 32) | u64::from(to.0);
                 if !wide.is_empty()
-                    && let Some(t) = wide.get_mut(&key)
+                    && let Some(link) = wide.get_mut(&key)
                 {
-                    return f(t);
+                    sender(link);
+                    return receiver(link);
                 }
                 let slot = narrow.entry(key).or_default();
-                let mut t = slot.widen();
-                f(&mut t);
-                match Narrow::try_from_wide(&t) {
+                let mut link = slot.widen();
+                sender(&mut link);
+                receiver(&mut link);
+                match Narrow::try_from_wide(&link) {
                     Some(n) => *slot = n,
                     None => {
                         narrow.remove(&key);
-                        wide.insert(key, t);
+                        wide.insert(key, link);
                     }
                 }
             }
-            TrafficTable::Nodes(_) => unreachable!("a table per node has no links"),
         }
     }
 
@@ -251,10 +243,11 @@ mod tests {
     use super::*;
 
     fn add(t: &mut TrafficTable, from: u32, to: u32, sent: u64) {
-        t.link(NodeId(from), NodeId(to), |c| {
+        let sender = |c: &mut Traffic| {
             c.sent += sent;
             c.bytes_sent += 10 * sent;
-        });
+        };
+        t.count(NodeId(from), NodeId(to), sender, |_| {});
     }
 
     #[test]
