@@ -39,6 +39,8 @@ fn bad_flags_are_refused_with_exit_code_2_and_the_flag_named() {
         ("--every 1us --duration 100h --nodes 100000", "more than the limit"),
         ("--every 100ms --duration 1s --in-flight 5", "cannot be used with"),
         ("--every 100ms --duration 1s --deliveries 5", "cannot be used with"),
+        ("--link-traffic=yes", "--link-traffic"),
+        ("--metrics=1", "--metrics"),
     ] {
         let (code, out, err) = netbench(args);
         assert_eq!(code, 2, "{args}: {err}");
