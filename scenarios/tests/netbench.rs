@@ -40,6 +40,8 @@ fn bad_flags_are_refused_with_exit_code_2_and_the_flag_named() {
         ("--every 100ms --duration 1s --in-flight 5", "cannot be used with"),
         ("--every 100ms --duration 1s --deliveries 5", "cannot be used with"),
         ("--link-traffic=yes", "--link-traffic"),
+        ("--nodes 20000 --deliveries 200000000 --link-traffic", "--link-traffic would count up to 200001000 links"),
+        ("--nodes 200000 --every 1ms --duration 1s --link-traffic", "more than the limit of 100000000"),
         ("--metrics=1", "--metrics"),
     ] {
         let (code, out, err) = netbench(args);

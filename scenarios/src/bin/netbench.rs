@@ -31,6 +31,9 @@ const MIN_EVERY: Duration = Duration::from_micros(1);
 const MAX_DURATION: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Most sends a periodic run may schedule in all (nodes × duration / every).
 const MAX_SENDS: u128 = 10_000_000_000;
+/// Most links a `--link-traffic` run may count (the fewer of nodes² and the messages sent):
+/// 32 bytes each in the hash map, about 4 GB.
+const MAX_LINKS: u128 = 100_000_000;
 
 /// Measure simulated deliveries per wall second.
 #[derive(Parser, Debug)]
@@ -79,13 +82,26 @@ enum Workload {
 }
 
 impl Args {
-    /// Checks what clap cannot: the periodic flags against each other and their product.
+    /// Checks what clap cannot: the periodic flags against each other and their product, and
+    /// how many links `--link-traffic` could count.
     fn workload(&self) -> Result<Workload, String> {
+        let (workload, sends) = self.sends()?;
+        let links = (u128::from(self.nodes) * u128::from(self.nodes)).min(sends);
+        if self.link_traffic && links > MAX_LINKS {
+            return Err(format!(
+                "--link-traffic would count up to {links} links (the fewer of --nodes squared and the {sends} \
+                 messages sent), more than the limit of {MAX_LINKS}: fewer nodes or a shorter run"
+            ));
+        }
+        Ok(workload)
+    }
+
+    /// The workload, and how many messages it sends in all.
+    fn sends(&self) -> Result<(Workload, u128), String> {
         let (Some(every), Some(duration)) = (self.every, self.duration) else {
-            return Ok(Workload::Steady {
-                in_flight: self.in_flight.unwrap_or(1000),
-                deliveries: self.deliveries.unwrap_or(5_000_000),
-            });
+            let (in_flight, deliveries) = (self.in_flight.unwrap_or(1000), self.deliveries.unwrap_or(5_000_000));
+            let sends = u128::from(in_flight) + u128::from(deliveries);
+            return Ok((Workload::Steady { in_flight, deliveries }, sends));
         };
         if every < MIN_EVERY {
             return Err(format!("--every must be at least 1us, got {}", faultline::format_duration(every)));
@@ -108,7 +124,7 @@ impl Args {
                  fewer nodes, a shorter duration or a longer period"
             ));
         }
-        Ok(Workload::Periodic { every, duration })
+        Ok((Workload::Periodic { every, duration }, sends))
     }
 }
 
