@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::control::ControlHandle;
 use crate::durable::Durable;
 use crate::id::NodeId;
-use crate::kernel::{Kernel, TimerCell};
+use crate::kernel::{Kernel, TimerRef};
 use crate::metrics;
 use crate::net::Packet;
 use crate::node::Message;
@@ -239,7 +239,7 @@ impl<M: Message> Context<M> {
 pub struct Sleep {
     kernel: Rc<Kernel>,
     deadline: SimTime,
-    timer: Option<Rc<TimerCell>>,
+    timer: Option<TimerRef>,
 }
 
 impl Sleep {
@@ -254,18 +254,16 @@ impl Future for Sleep {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<()> {
         if self.kernel.now() >= self.deadline {
+            // Woken by its timer, or polled at its instant for another reason (the timer, if
+            // still queued, must not wake it again).
             if let Some(t) = self.timer.take() {
-                t.cancel();
+                self.kernel.cancel_timer(t);
             }
             return Poll::Ready(());
         }
-        match &self.timer {
-            Some(t) => t.set_waker(cx.waker()),
-            None => {
-                let t = self.kernel.add_timer(self.deadline);
-                t.set_waker(cx.waker());
-                self.timer = Some(t);
-            }
+        match self.timer {
+            Some(t) => self.kernel.set_timer_waker(t, cx.waker()),
+            None => self.timer = Some(self.kernel.add_timer(self.deadline, cx.waker())),
         }
         Poll::Pending
     }
@@ -274,7 +272,7 @@ impl Future for Sleep {
 impl Drop for Sleep {
     fn drop(&mut self) {
         if let Some(t) = self.timer.take() {
-            t.cancel();
+            self.kernel.cancel_timer(t);
         }
     }
 }

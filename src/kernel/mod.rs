@@ -23,7 +23,7 @@ use std::task::{Context as TaskContext, Poll, Waker};
 pub use node::NodeStatus;
 pub(crate) use node::{NodeCell, NodeSlot};
 pub(crate) use pace::Pace;
-pub(crate) use queue::{Event, EventQueue, TimerCell};
+pub(crate) use queue::{Event, EventQueue, TimerRef};
 use task::{Owner, Tracked};
 
 use crate::control::{Command, ControlError, ControlHandle, ControlStats, Request, Status};
@@ -278,9 +278,23 @@ impl Kernel {
         }
     }
 
-    /// Arms a timer for `at`.
-    pub(crate) fn add_timer(&self, at: SimTime) -> Rc<TimerCell> {
-        self.st.borrow_mut().queue.add_timer(at)
+    /// Arms a timer for `at` that wakes `waker`.
+    pub(crate) fn add_timer(&self, at: SimTime, waker: &Waker) -> TimerRef {
+        self.st.borrow_mut().queue.add_timer(at, waker)
+    }
+
+    /// The sleeper of `timer` now waits with `waker`.
+    pub(crate) fn set_timer_waker(&self, timer: TimerRef, waker: &Waker) {
+        self.st.borrow_mut().queue.set_timer_waker(timer, waker);
+    }
+
+    /// The sleeper of `timer` went away, or woke. Dropped while the kernel's state is borrowed
+    /// (a node's future torn down inside the kernel), it leaves the timer armed: its wake then
+    /// finds a task that is gone, which is harmless.
+    pub(crate) fn cancel_timer(&self, timer: TimerRef) {
+        if let Ok(mut st) = self.st.try_borrow_mut() {
+            st.queue.cancel_timer(timer);
+        }
     }
 
     /// Schedules a command for virtual instant `at`.

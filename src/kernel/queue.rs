@@ -2,8 +2,6 @@
 //! time and then by a sequence number, so that events at one instant happen in the order they
 //! were scheduled.
 
-use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 use std::task::Waker;
 
 use slab::Slab;
@@ -14,54 +12,33 @@ use crate::time::SimTime;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
-/// A timer shared between a sleeping future and the queue.
-#[derive(Debug, Default)]
-pub(crate) struct TimerCell {
-    waker: RefCell<Option<Waker>>,
-    state: Cell<TimerState>,
-    /// The queue's count of cancelled timers it still holds.
-    cancelled: Rc<Cell<usize>>,
+/// A timer, held in the queue itself: the sleeper's waker, and whether the sleeper went away.
+/// The sleeper keeps a [`TimerRef`] to it; a timer costs no allocation of its own, and firing
+/// one reads nothing beyond its queue slot.
+#[derive(Debug)]
+pub(crate) struct Timer {
+    /// Which timer this is (slots are reused; serials are not).
+    serial: u64,
+    waker: Option<Waker>,
+    cancelled: bool,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-enum TimerState {
-    #[default]
-    Armed,
-    Fired,
-    Cancelled,
-}
-
-impl TimerCell {
-    pub(crate) fn set_waker(&self, waker: &Waker) {
-        let mut slot = self.waker.borrow_mut();
-        if !slot.as_ref().is_some_and(|w| w.will_wake(waker)) {
-            *slot = Some(waker.clone());
-        }
-    }
-
-    /// The sleeper went away: the queue skips this timer without moving the clock to it, and
-    /// sweeps it out once cancelled timers are a large share of what it holds.
-    pub(crate) fn cancel(&self) {
-        if self.state.get() == TimerState::Armed {
-            self.state.set(TimerState::Cancelled);
-            self.waker.borrow_mut().take();
-            self.cancelled.set(self.cancelled.get() + 1);
-        }
-    }
-
+impl Timer {
     /// Wakes the sleeper, unless it went away.
-    pub(crate) fn fire(&self) {
-        if self.state.get() == TimerState::Armed {
-            self.state.set(TimerState::Fired);
-            if let Some(w) = self.waker.borrow_mut().take() {
-                w.wake();
-            }
+    pub(crate) fn fire(self) {
+        if !self.cancelled
+            && let Some(w) = self.waker
+        {
+            w.wake();
         }
     }
+}
 
-    fn is_cancelled(&self) -> bool {
-        self.state.get() == TimerState::Cancelled
-    }
+/// A sleeper's handle on its timer in the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TimerRef {
+    slot: usize,
+    serial: u64,
 }
 
 /// Something that happens at an instant.
@@ -69,7 +46,7 @@ pub(crate) enum Event {
     /// A message reaches its receiver's host.
     Deliver(Packet),
     /// A sleeping task wakes.
-    Timer(Rc<TimerCell>),
+    Timer(Timer),
     /// A command scheduled ahead of time (boxed: commands are rare and large, and every slot of
     /// the queue is as big as its largest variant).
     Control(Box<Command>),
@@ -170,8 +147,10 @@ pub(crate) struct EventQueue {
     seq: u64,
     /// Heap bytes of the messages in flight (inline payloads have none).
     payload: usize,
-    /// Cancelled timers still queued; each timer this queue armed counts itself here.
-    cancelled: Rc<Cell<usize>>,
+    /// Cancelled timers still queued.
+    cancelled: usize,
+    /// Timers armed so far: the next one's serial.
+    timers: u64,
 }
 
 impl EventQueue {
@@ -190,26 +169,56 @@ impl EventQueue {
         self.push(at, Event::Deliver(packet));
     }
 
-    /// Arms a timer for `at`.
-    pub(crate) fn add_timer(&mut self, at: SimTime) -> Rc<TimerCell> {
-        let timer = Rc::new(TimerCell { cancelled: self.cancelled.clone(), ..TimerCell::default() });
-        self.push(at, Event::Timer(timer.clone()));
+    /// Arms a timer for `at` that wakes `waker`.
+    pub(crate) fn add_timer(&mut self, at: SimTime, waker: &Waker) -> TimerRef {
         self.sweep_if_stale();
-        timer
+        self.timers += 1;
+        let serial = self.timers;
+        let slot = self.events.vacant_key();
+        self.push(at, Event::Timer(Timer { serial, waker: Some(waker.clone()), cancelled: false }));
+        TimerRef { slot, serial }
+    }
+
+    /// The timer `timer` refers to, while it is queued and armed.
+    fn armed(&mut self, timer: TimerRef) -> Option<&mut Timer> {
+        match self.events.get_mut(timer.slot) {
+            Some(Event::Timer(t)) if t.serial == timer.serial && !t.cancelled => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The sleeper of `timer` now waits with `waker`.
+    pub(crate) fn set_timer_waker(&mut self, timer: TimerRef, waker: &Waker) {
+        if let Some(t) = self.armed(timer)
+            && !t.waker.as_ref().is_some_and(|w| w.will_wake(waker))
+        {
+            t.waker = Some(waker.clone());
+        }
+    }
+
+    /// The sleeper of `timer` went away (or woke): the queue skips it without moving the clock
+    /// to it, and sweeps it out once cancelled timers are a large share of what it holds. A
+    /// timer already fired is left alone.
+    pub(crate) fn cancel_timer(&mut self, timer: TimerRef) {
+        if let Some(t) = self.armed(timer) {
+            t.cancelled = true;
+            t.waker = None;
+            self.cancelled += 1;
+        }
     }
 
     /// The instant of the next live event, dropping cancelled timers on the way.
     pub(crate) fn next_time(&mut self) -> Option<SimTime> {
         while let Some(key) = self.keys.peek().map(Key) {
             // With no timer cancelled, no timer needs a look (each look is a cache miss).
-            if self.cancelled.get() > 0
+            if self.cancelled > 0
                 && key.is_timer()
                 && let Event::Timer(t) = &self.events[key.slot()]
-                && t.is_cancelled()
+                && t.cancelled
             {
                 self.events.remove(key.slot());
                 self.keys.pop();
-                self.cancelled.set(self.cancelled.get() - 1);
+                self.cancelled -= 1;
                 continue;
             }
             return Some(SimTime::from_nanos(key.at()));
@@ -225,7 +234,7 @@ impl EventQueue {
         let event = self.events.remove(key.slot());
         match &event {
             Event::Deliver(p) => self.payload -= p.bytes.heap_bytes(),
-            Event::Timer(t) if t.is_cancelled() => self.cancelled.set(self.cancelled.get() - 1),
+            Event::Timer(t) if t.cancelled => self.cancelled -= 1,
             _ => {}
         }
         Some(event)
@@ -235,7 +244,7 @@ impl EventQueue {
     /// scale (a timeout per request, most of them cancelled by the reply) they would otherwise
     /// wait until their instant, costing memory and cache misses on every pop.
     fn sweep_if_stale(&mut self) {
-        let stale = self.cancelled.get();
+        let stale = self.cancelled;
         if stale < SWEEP_MIN || stale * SWEEP_SHARE < self.keys.len() {
             return;
         }
@@ -244,14 +253,14 @@ impl EventQueue {
             let key = Key(k);
             if key.is_timer()
                 && let Event::Timer(t) = &events[key.slot()]
-                && t.is_cancelled()
+                && t.cancelled
             {
                 events.remove(key.slot());
                 return false;
             }
             true
         });
-        self.cancelled.set(0);
+        self.cancelled = 0;
     }
 
     /// Gives the queued keys the sequence numbers 1, 2, ... in the order they will pop, so that
@@ -282,7 +291,7 @@ impl EventQueue {
     /// Cancelled timers still queued.
     #[cfg(test)]
     fn stale(&self) -> usize {
-        self.cancelled.get()
+        self.cancelled
     }
 
     /// Memory the queue holds: its keys and slab as allocated, and the heap buffers of the
@@ -343,9 +352,9 @@ mod tests {
     #[test]
     fn cancelled_timers_do_not_move_the_clock() {
         let mut q = EventQueue::default();
-        let t = q.add_timer(SimTime::from_nanos(1));
+        let t = q.add_timer(SimTime::from_nanos(1), Waker::noop());
         q.push_delivery(SimTime::from_nanos(9), packet(1));
-        t.cancel();
+        q.cancel_timer(t);
         assert_eq!(q.stale(), 1);
         assert_eq!(q.next_time(), Some(SimTime::from_nanos(9)));
         assert_eq!((q.stale(), q.len()), (0, 1));
@@ -355,14 +364,14 @@ mod tests {
     fn cancelled_timers_are_swept_out_before_their_instant() {
         let mut q = EventQueue::default();
         q.push_delivery(SimTime::from_nanos(1), packet(1));
-        let timers: Vec<_> = (0..4 * SWEEP_MIN as u64).map(|i| q.add_timer(SimTime::from_nanos(1000 + i))).collect();
+        let timers: Vec<_> = (0..4 * SWEEP_MIN as u64).map(|i| q.add_timer(SimTime::from_nanos(1000 + i), Waker::noop())).collect();
         // Cancel all but the last: each request's timeout, answered in time.
-        for t in &timers[..timers.len() - 1] {
-            t.cancel();
+        for &t in &timers[..timers.len() - 1] {
+            q.cancel_timer(t);
         }
         assert_eq!(q.stale(), timers.len() - 1);
         // The next timer armed finds most of the queue stale and sweeps it.
-        let last = q.add_timer(SimTime::from_nanos(5));
+        q.add_timer(SimTime::from_nanos(5), Waker::noop());
         assert_eq!((q.stale(), q.len()), (0, 3));
         assert_eq!(q.events.len(), 3);
         // What stays comes out in order: the delivery, the new timer, the live old one.
@@ -374,16 +383,30 @@ mod tests {
         }
         let live = 1000 + timers.len() as u64 - 1;
         assert_eq!(order, vec![(1, false), (5, true), (live, true)]);
-        drop(last);
     }
 
     #[test]
     fn a_cancelled_timer_taken_as_due_is_uncounted() {
         let mut q = EventQueue::default();
-        let t = q.add_timer(SimTime::from_nanos(3));
+        let t = q.add_timer(SimTime::from_nanos(3), Waker::noop());
         assert_eq!(q.next_time(), Some(SimTime::from_nanos(3)));
-        t.cancel();
+        q.cancel_timer(t);
         assert!(matches!(q.pop_due(SimTime::from_nanos(3)), Some(Event::Timer(_))));
         assert_eq!((q.stale(), q.len()), (0, 0));
+    }
+
+    #[test]
+    fn a_fired_timer_s_handle_leaves_the_next_timer_in_its_slot_alone() {
+        let mut q = EventQueue::default();
+        let first = q.add_timer(SimTime::from_nanos(3), Waker::noop());
+        assert!(matches!(q.pop_due(SimTime::from_nanos(3)), Some(Event::Timer(_))));
+        // The next timer takes the freed slot; the first sleeper's late cancel is not for it.
+        let second = q.add_timer(SimTime::from_nanos(5), Waker::noop());
+        assert_eq!(first.slot, second.slot);
+        q.cancel_timer(first);
+        assert_eq!(q.stale(), 0);
+        assert!(matches!(q.pop_due(SimTime::from_nanos(5)), Some(Event::Timer(t)) if !t.cancelled));
+        q.cancel_timer(second);
+        assert_eq!((q.stale(), q.len()), (0, 0), "a fired timer cannot be cancelled");
     }
 }

@@ -21,14 +21,15 @@ const DONE: u8 = 4;
 
 /// The waker the tracked future sees. Waking it counts the task as runnable (once) and passes
 /// the wake on to tokio.
+#[repr(C, align(64))]
 pub(crate) struct TaskWaker {
-    shared: Arc<Shared>,
     state: AtomicU8,
+    has_moved: AtomicBool,
     /// tokio's waker for this task. A tokio task's waker does not change between polls, so it
     /// is stored once and read without a lock; should it ever change, `moved` takes over.
     inner: OnceLock<Waker>,
+    shared: Arc<Shared>,
     moved: Mutex<Option<Waker>>,
-    has_moved: AtomicBool,
 }
 
 impl TaskWaker {
