@@ -21,6 +21,9 @@ const DONE: u8 = 4;
 
 /// The waker the tracked future sees. Waking it counts the task as runnable (once) and passes
 /// the wake on to tokio.
+///
+/// Laid out as one cache line, the fields a wake reads first: at 10k nodes nearly every wake
+/// misses the cache, and split across two lines it missed twice.
 #[repr(C, align(64))]
 pub(crate) struct TaskWaker {
     state: AtomicU8,
