@@ -190,7 +190,7 @@ impl<M: Message> Context<M> {
 
     /// Runs `fut` for at most `d` of virtual time.
     pub fn timeout<F: Future>(&self, d: Duration, fut: F) -> Timeout<F> {
-        Timeout { fut: Box::pin(fut), sleep: self.sleep(d) }
+        Timeout { fut, sleep: self.sleep(d) }
     }
 
     /// This node's random generator, seeded from the master seed, the node id and its
@@ -282,20 +282,25 @@ impl Drop for Sleep {
 #[error("timed out")]
 pub struct Elapsed;
 
-/// A future with a virtual deadline; see [`Context::timeout`].
-pub struct Timeout<F> {
-    fut: Pin<Box<F>>,
-    sleep: Sleep,
+pin_project_lite::pin_project! {
+    /// A future with a virtual deadline; see [`Context::timeout`]. It holds the future in
+    /// place (a timeout per request allocates nothing).
+    pub struct Timeout<F> {
+        #[pin]
+        fut: F,
+        sleep: Sleep,
+    }
 }
 
 impl<F: Future> Future for Timeout<F> {
     type Output = Result<F::Output, Elapsed>;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
-        if let Poll::Ready(v) = self.fut.as_mut().poll(cx) {
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        if let Poll::Ready(v) = this.fut.poll(cx) {
             return Poll::Ready(Ok(v));
         }
-        match Pin::new(&mut self.sleep).poll(cx) {
+        match Pin::new(this.sleep).poll(cx) {
             Poll::Ready(()) => Poll::Ready(Err(Elapsed)),
             Poll::Pending => Poll::Pending,
         }

@@ -2,12 +2,12 @@
 //! by a backoff and optionally limited by a retry budget and a circuit breaker.
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::Duration;
 
 use faultline::async_trait;
 use faultline::{Context, Node, NodeId, SimTime};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
@@ -49,7 +49,9 @@ pub struct ClientConfig {
     pub send_deadline: bool,
 }
 
-type Waiters = Rc<RefCell<BTreeMap<(u64, u32), oneshot::Sender<Outcome>>>>;
+/// The attempts awaiting a reply, by request id and attempt (looked up, never iterated, so the
+/// hash order cannot reach the output).
+type Waiters = Rc<RefCell<FxHashMap<(u64, u32), oneshot::Sender<Outcome>>>>;
 
 /// What one client shares among its request tasks.
 struct Shared {
