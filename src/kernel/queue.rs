@@ -364,7 +364,8 @@ mod tests {
     fn cancelled_timers_are_swept_out_before_their_instant() {
         let mut q = EventQueue::default();
         q.push_delivery(SimTime::from_nanos(1), packet(1));
-        let timers: Vec<_> = (0..4 * SWEEP_MIN as u64).map(|i| q.add_timer(SimTime::from_nanos(1000 + i), Waker::noop())).collect();
+        let timers: Vec<_> =
+            (0..4 * SWEEP_MIN as u64).map(|i| q.add_timer(SimTime::from_nanos(1000 + i), Waker::noop())).collect();
         // Cancel all but the last: each request's timeout, answered in time.
         for &t in &timers[..timers.len() - 1] {
             q.cancel_timer(t);
