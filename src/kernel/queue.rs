@@ -227,6 +227,7 @@ impl EventQueue {
     }
 
     /// The next event due at or before `now`, if any.
+    #[inline]
     pub(crate) fn pop_due(&mut self, now: SimTime) -> Option<Event> {
         // The largest key at `now`: every key due is at most this.
         let max = (u128::from(now.as_nanos()) << 64) | u128::from(u64::MAX);
