@@ -149,7 +149,7 @@ pub(crate) struct EventQueue {
     payload: usize,
     /// Cancelled timers still queued.
     cancelled: usize,
-    /// Timers armed so far: the next one's serial.
+    /// Timers armed so far: the last one's serial.
     timers: u64,
 }
 

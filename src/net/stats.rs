@@ -65,6 +65,12 @@ impl Traffic {
         }
     }
 
+    /// Counts `copies` deliveries of a message of `bytes` bytes, when they are scheduled.
+    pub(crate) fn add_deliveries(&mut self, copies: u64, bytes: u64) {
+        self.delivered += copies;
+        self.bytes_delivered += copies * bytes;
+    }
+
     /// Takes back a delivery of `bytes` counted when it was scheduled and still queued.
     pub(crate) fn take_back_delivery(&mut self, bytes: usize) {
         self.delivered = self.delivered.saturating_sub(1);

@@ -44,6 +44,16 @@ impl Narrow {
     }
 }
 
+/// A link's key in the hash maps: `from << 32 | to`.
+fn key(from: NodeId, to: NodeId) -> u64 {
+    (u64::from(from.0) << 32) | u64::from(to.0)
+}
+
+/// The link a hash-map key stands for.
+fn link(key: u64) -> (NodeId, NodeId) {
+    (NodeId((key >> 32) as u32), NodeId(key as u32))
+}
+
 /// The traffic counters of a network.
 ///
 /// Per link, a message to a random peer among 1,000 nodes touches one of a million links (32 MB
@@ -99,25 +109,14 @@ impl TrafficTable {
                 t.sent += 1;
                 t.bytes_sent += len;
             },
-            |t| {
-                t.delivered += copies;
-                t.bytes_delivered += copies * len;
-            },
+            |t| t.add_deliveries(copies, len),
         );
     }
 
     /// Counts `copies` deliveries of a message of `len` bytes, scheduled after it was sent
     /// (released by a healed partition).
     pub(crate) fn deliver(&mut self, from: NodeId, to: NodeId, len: u64, copies: u64) {
-        self.count(
-            from,
-            to,
-            |_| {},
-            |t| {
-                t.delivered += copies;
-                t.bytes_delivered += copies * len;
-            },
-        );
+        self.count(from, to, |_| {}, |t| t.add_deliveries(copies, len));
     }
 
     /// Takes back a delivery of `len` bytes counted when it was scheduled (stopped in flight,
@@ -152,7 +151,7 @@ impl TrafficTable {
                 receiver(link);
             }
             TrafficTable::Sparse { narrow, wide } => {
-                let key = (u64::from(from.0) << 32) | u64::from(to.0);
+                let key = key(from, to);
                 if !wide.is_empty()
                     && let Some(link) = wide.get_mut(&key)
                 {
@@ -181,7 +180,7 @@ impl TrafficTable {
                 Some(rows.get(from.index()).and_then(|r| r.get(to.index())).copied().unwrap_or_default())
             }
             TrafficTable::Sparse { narrow, wide } => {
-                let key = (u64::from(from.0) << 32) | u64::from(to.0);
+                let key = key(from, to);
                 Some(wide.get(&key).copied().or_else(|| narrow.get(&key).map(|n| n.widen())).unwrap_or_default())
             }
             TrafficTable::Nodes(_) => None,
@@ -216,7 +215,6 @@ impl TrafficTable {
     #[allow(clippy::type_complexity)]
     pub(crate) fn links(&self) -> Option<Box<dyn Iterator<Item = ((NodeId, NodeId), Traffic)> + '_>> {
         let zero = Traffic::default();
-        let link = |k: u64| (NodeId((k >> 32) as u32), NodeId(k as u32));
         match self {
             TrafficTable::Dense(rows) => Some(Box::new(
                 rows.iter()
