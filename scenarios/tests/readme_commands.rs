@@ -64,3 +64,17 @@ fn every_readme_command_runs_as_written() {
     assert!(ran >= 25, "{ran} commands ran");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// The output the README shows for its first command (`cargo run --release --bin metastable`,
+/// under "The first command simulates") is what the study prints, byte for byte: the text had
+/// drifted once ("answered" where the verdict says "served") with no test to notice.
+#[test]
+fn the_first_command_prints_what_the_readme_shows() {
+    let readme = include_str!("../../README.md");
+    let after = &readme[readme.find("The first command simulates").expect("the first command's output")..];
+    let block = &after[after.find("```\n").expect("its block") + 4..];
+    let shown = &block[..block.find("```").expect("the block's end")];
+    let out = Command::new(bin("metastable")).output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), shown);
+}
