@@ -135,8 +135,7 @@ impl Sessions {
     /// enter; at most `max_running` run at once.
     pub fn new(parent: &Path, max_running: usize) -> std::io::Result<Sessions> {
         static N: AtomicU64 = AtomicU64::new(0);
-        let dir = parent.join(format!("faultline-serve-{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed)));
-        std::fs::DirBuilder::new().mode(0o700).create(&dir)?;
+        let dir = fresh_folder(parent, &format!("faultline-serve-{}", std::process::id()), &N)?;
         Ok(Sessions { dir, next: AtomicU64::new(1), max_running: max_running.max(1), map: Mutex::new(BTreeMap::new()) })
     }
 
@@ -171,6 +170,30 @@ impl Sessions {
     pub fn get(&self, id: u64) -> Option<Arc<Session>> {
         lock(&self.map).get(&id).cloned()
     }
+}
+
+/// Names tried before giving up on a folder of one's own.
+const FOLDER_TRIES: u64 = 1000;
+
+/// Creates the first folder `PREFIX-N` under `parent` (N from `counter`) that does not exist
+/// yet, that only this user can enter. A server killed before it could remove its folder leaves
+/// it behind, and a later process may be given the same pid: its name is then skipped.
+fn fresh_folder(parent: &Path, prefix: &str, counter: &AtomicU64) -> std::io::Result<PathBuf> {
+    for _ in 0..FOLDER_TRIES {
+        let dir = parent.join(format!("{prefix}-{}", counter.fetch_add(1, Ordering::Relaxed)));
+        match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(std::io::Error::new(e.kind(), format!("cannot create {}: {e}", dir.display()))),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!(
+            "{FOLDER_TRIES} folders {prefix}-N for live sessions already exist in {}: remove them",
+            parent.display()
+        ),
+    ))
 }
 
 impl Drop for Sessions {
@@ -255,6 +278,26 @@ mod tests {
         assert_eq!(parse_sim_time("12.500000000s"), Some(12_500_000_000));
         assert_eq!(parse_sim_time("0.000000001s"), Some(1));
         assert_eq!(parse_sim_time("12s"), None);
+    }
+
+    /// A folder left by a killed server whose pid this process was given is skipped, not an
+    /// error ("File exists" had stopped `faultline serve` from starting); when every name is
+    /// taken, the error says where.
+    #[test]
+    fn a_folder_left_behind_is_skipped() {
+        let parent = std::env::temp_dir().join(format!("faultline-fresh-folder-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        std::fs::create_dir_all(parent.join("s-0")).unwrap();
+        std::fs::create_dir_all(parent.join("s-1")).unwrap();
+        let counter = AtomicU64::new(0);
+        assert_eq!(fresh_folder(&parent, "s", &counter).unwrap(), parent.join("s-2"));
+        assert_eq!(fresh_folder(&parent, "s", &counter).unwrap(), parent.join("s-3"));
+        for n in 4..4 + FOLDER_TRIES {
+            std::fs::create_dir(parent.join(format!("s-{n}"))).unwrap();
+        }
+        let err = fresh_folder(&parent, "s", &counter).unwrap_err().to_string();
+        assert!(err.contains("1000 folders s-N") && err.contains(&parent.display().to_string()), "{err}");
+        std::fs::remove_dir_all(&parent).unwrap();
     }
 
     #[test]
